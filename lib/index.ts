@@ -1,0 +1,18 @@
+/**
+ * node-red-contrib-iopi's library: usable without Node-RED.
+ *
+ *   const { Mcp23017, i2cBusBackend } = require('node-red-contrib-iopi');
+ *   const chip = new Mcp23017({ busNumber: 1, address: 0x20, backend: i2cBusBackend() });
+ *   await chip.open();
+ *   await chip.setPinDirection(1, 0);
+ *   await chip.writePin(1, 1);
+ */
+export * from './registers';
+export * from './pins';
+export * from './errors';
+export * from './i2c';
+export { Transport, type TransportStats } from './transport';
+export * from './driver';
+export * from './inputs';
+export * from './debounce';
+export * from './supervisor';
