@@ -1,0 +1,124 @@
+/**
+ * What the iopi nodes share: the contract between the iopi-chip config node and the nodes that use
+ * it, status helpers, and parsing of settings that arrive from the editor (edited numbers arrive as
+ * strings, untouched defaults keep their type).
+ */
+import type { Node, NodeStatus } from 'node-red';
+import type { InputStep, Mcp23017, ServiceResult, ChipSupervisor } from '../lib';
+import { ArgumentError, describe } from '../lib';
+
+/** A node that uses a chip: registers with the config node, receives its status and input changes. */
+export interface ChipUser {
+  readonly node: Node;
+  /** The chip's status changed (also replayed once at registration). */
+  chipStatus(status: NodeStatus, online: boolean): void;
+  /** Input changes in order (only for users that asked with `inputs: true` at registration). */
+  onInput?(steps: InputStep[], result: ServiceResult): void;
+  /** The chip came (back) online: a user may read its initial state now. */
+  onOnline?(): void;
+  /** Another node claims some of this node's pins in the other direction (shown as a warning status). */
+  setConflict?(text: string): void;
+}
+
+export type PinDirection = 'in' | 'out';
+
+/** The iopi-chip config node as its users see it. */
+export interface ChipConfigNode extends Node {
+  readonly busNumber: number;
+  readonly address: number;
+  readonly simulated: boolean;
+  /** Undefined when the node's own settings are invalid (its status says why). */
+  readonly driver: Mcp23017 | undefined;
+  readonly supervisor: ChipSupervisor | undefined;
+  /** "0x20 on /dev/i2c-1" */
+  readonly label: string;
+  register(user: ChipUser, options?: { inputs?: boolean }): void;
+  deregister(user: ChipUser, done?: () => void): void;
+  /** Claims pins for a direction; conflicting claims of other nodes give warnings on both sides. */
+  claimPins(user: ChipUser, mask: number, direction: PinDirection): void;
+  /** The current chip status (what a new user is shown). */
+  readonly chipStatusValue: NodeStatus;
+  readonly online: boolean;
+}
+
+/** Status texts are i18n keys (translated by the editor); every text is 20 characters or fewer. */
+export const STATUS = {
+  connecting: { fill: 'yellow', shape: 'ring', text: 'iopi-chip.status.connecting' },
+  online: { fill: 'green', shape: 'dot', text: 'iopi-chip.status.online' },
+  simulated: { fill: 'blue', shape: 'dot', text: 'iopi-chip.status.simulated' },
+  nodevice: { fill: 'red', shape: 'ring', text: 'iopi-chip.status.nodevice' },
+  nobus: { fill: 'red', shape: 'ring', text: 'iopi-chip.status.nobus' },
+  permission: { fill: 'red', shape: 'ring', text: 'iopi-chip.status.permission' },
+  error: { fill: 'red', shape: 'dot', text: 'iopi-chip.status.error' },
+  invalid: { fill: 'red', shape: 'ring', text: 'iopi-chip.status.invalid' },
+  nochip: { fill: 'red', shape: 'ring', text: 'iopi-chip.status.nochip' },
+  conflict: { fill: 'yellow', shape: 'ring', text: 'iopi-chip.status.conflict' },
+} as const satisfies Record<string, NodeStatus>;
+
+/** Reads a numeric setting: a number or a numeric string (the editor saves edited numbers as text). */
+export function numberSetting(value: unknown, name: string, min: number, max: number, fallback?: number): number {
+  if ((value === undefined || value === '') && fallback !== undefined) return fallback;
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value.trim()) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new ArgumentError(name, `an integer from ${min} to ${max}`, value);
+  }
+  return n;
+}
+
+/** Reads a boolean setting (true/false, or "true"/"false" from older or hand-written flows). */
+export function booleanSetting(value: unknown, fallback: boolean): boolean {
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  return fallback;
+}
+
+/** Reads one of a fixed set of string settings. */
+export function choiceSetting<T extends string>(value: unknown, name: string, choices: readonly T[], fallback: T): T {
+  if (value === undefined || value === '') return fallback;
+  if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as T;
+  throw new ArgumentError(name, `one of ${choices.map((c) => `"${c}"`).join(', ')}`, value);
+}
+
+/** Reads a list of pins 1-16 (array, or "1,2,5" text), no duplicates, at least one. */
+export function pinListSetting(value: unknown, name = 'pins'): number[] {
+  let list: unknown[];
+  if (Array.isArray(value)) list = value;
+  else if (typeof value === 'string' && value.trim() !== '') list = value.split(',').map((s) => s.trim());
+  else if (typeof value === 'number') list = [value];
+  else throw new ArgumentError(name, 'a list of pins 1-16', value);
+  const pins: number[] = [];
+  for (const item of list) {
+    const pin = typeof item === 'string' && /^\d+$/.test(item) ? Number(item) : item;
+    if (typeof pin !== 'number' || !Number.isInteger(pin) || pin < 1 || pin > 16) {
+      throw new ArgumentError(name, 'pins from 1 to 16', item);
+    }
+    if (pins.includes(pin)) throw new ArgumentError(name, 'a list without duplicates', value);
+    pins.push(pin);
+  }
+  if (pins.length === 0) throw new ArgumentError(name, 'at least one pin from 1 to 16', value);
+  return pins.sort((a, b) => a - b);
+}
+
+/** "0x20" */
+export function hexAddress(address: number): string {
+  return '0x' + address.toString(16).padStart(2, '0');
+}
+
+/** A short text for a status line (20 characters at most). */
+export function shortText(text: string): string {
+  return text.length <= 20 ? text : text.slice(0, 19) + '…';
+}
+
+/** Error for a bad message: names what was wrong and what is allowed. */
+export class MessageError extends Error {
+  constructor(property: string, allowed: string, got: unknown) {
+    super(`${property} must be ${allowed} (got ${describe(got)})`);
+    this.name = 'MessageError';
+  }
+}
+
+/** Own enumerable property that is not a prototype-pollution key. */
+export function ownProperty(object: object, key: string): unknown {
+  if (key === '__proto__' || key === 'constructor' || key === 'prototype') return undefined;
+  return Object.prototype.hasOwnProperty.call(object, key) ? (object as Record<string, unknown>)[key] : undefined;
+}

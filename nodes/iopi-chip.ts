@@ -1,0 +1,239 @@
+/**
+ * iopi-chip: the configuration node of one MCP23017 (I2C bus + address).
+ *
+ * Modelled on the core mqtt-broker node: nodes using the chip register in their constructor and
+ * deregister in their close; the chip is opened on the next tick after the first registration (so
+ * every node of the flow has staged its pin settings and initialisation writes the final
+ * configuration in one go) and closed with this node. The chip's status is fanned out to every user.
+ * All register logic lives in lib/: the driver, the supervisor (retries, polling, verify) and the
+ * INT-line watcher.
+ */
+import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
+import {
+  ChipSupervisor, Mcp23017, i2cBusBackend, pinsOfMask, type Backend, type SupervisorStatus,
+} from '../lib';
+import { IntLineWatcher, intLineSettings } from '../lib/int-line';
+import { attachIntLine, type IntLineAttachment } from '../lib/int-line-service';
+import * as simulator from '../lib/simulator';
+import {
+  STATUS, booleanSetting, choiceSetting, hexAddress, numberSetting,
+  type ChipConfigNode, type ChipUser, type PinDirection,
+} from './common';
+
+export interface IopiChipDef extends NodeDef {
+  bus: number | string;
+  address: number | string;
+  interruptMode: string;
+  pollInterval: number | string;
+  intLine: string;
+  mirror: boolean;
+  openDrain: boolean;
+  activeHigh: boolean;
+  simulate: boolean;
+}
+
+interface Claim {
+  user: ChipUser;
+  mask: number;
+  direction: PinDirection;
+}
+
+/** Pins 8 and 16 (GPA7, GPB7) are output-only on MCP23017 revision D (chips made since mid-2020). */
+const OUTPUT_ONLY_PINS = 0x8080;
+
+export default function (RED: NodeAPI) {
+  function IopiChipNode(this: ChipConfigNode & Node, config: IopiChipDef) {
+    RED.nodes.createNode(this, config);
+    const node = this as ChipConfigNode & Node & Record<string, unknown>;
+    const users = new Map<string, ChipUser>();
+    const inputUsers = new Set<string>();
+    const claims = new Map<string, Claim>();
+    let status: NodeStatus = STATUS.connecting;
+    let online = false;
+    let started = false;
+    let watcher: IntLineWatcher | undefined;
+    let attachment: IntLineAttachment | undefined;
+
+    const simulated = booleanSetting(config.simulate, false) || process.env.IOPI_SIMULATE === '1';
+    let busNumber = 1;
+    let address = 0x20;
+    let driver: Mcp23017 | undefined;
+    let supervisor: ChipSupervisor | undefined;
+    try {
+      busNumber = numberSetting(config.bus, 'bus', 0, 255, 1);
+      address = numberSetting(config.address, 'address', 0x20, 0x27, 0x20);
+      const mode = choiceSetting(config.interruptMode, 'interruptMode', ['poll', 'intline'] as const, 'poll');
+      const pollInterval = numberSetting(config.pollInterval, 'pollInterval', 5, 60000, 50);
+      const interruptOutput = {
+        mirror: booleanSetting(config.mirror, true),
+        openDrain: booleanSetting(config.openDrain, true),
+        activeHigh: booleanSetting(config.activeHigh, false),
+      };
+      let backend: Backend;
+      if (simulated) {
+        simulator.chip(busNumber, address); // the simulated board is "plugged in" at deploy
+        backend = simulator.simulatorBackend;
+      } else {
+        backend = i2cBusBackend();
+      }
+      driver = new Mcp23017({ busNumber, address, backend, interruptOutput });
+      const intLine = mode === 'intline' && !simulated;
+      if (mode === 'intline' && simulated) {
+        node.log(RED._('iopi-chip.log.simulatedIntLine'));
+      }
+      supervisor = new ChipSupervisor(driver, { pollInterval: intLine ? 0 : pollInterval });
+      if (intLine) {
+        const line = typeof config.intLine === 'string' && /^[A-Za-z0-9_.-]{1,32}$/.test(config.intLine) ? config.intLine : 'GPIO23';
+        const settings = intLineSettings(interruptOutput);
+        for (const warning of settings.warnings) node.warn(warning);
+        watcher = new IntLineWatcher({ line, edge: settings.edge, bias: settings.bias });
+        attachment = attachIntLine(supervisor, watcher, { safetyPollMs: 1000, fallbackPollMs: pollInterval });
+        watcher.on('status', (s) => {
+          if (s.state === 'missing' || s.state === 'failed' || s.state === 'restarting') node.warn(s.message);
+        });
+      }
+    } catch (err) {
+      node.error(RED._('iopi-chip.errors.invalid', { error: (err as Error).message }));
+      status = STATUS.invalid;
+      driver = undefined;
+      supervisor = undefined;
+    }
+
+    const label = `${hexAddress(address)} on /dev/i2c-${busNumber}`;
+
+    const toNodeStatus = (s: SupervisorStatus): NodeStatus => {
+      switch (s.state) {
+        case 'online':
+          return simulated ? STATUS.simulated : STATUS.online;
+        case 'offline':
+          switch (s.error?.kind) {
+            case 'absent': return STATUS.nodevice;
+            case 'no-bus': return STATUS.nobus;
+            case 'permission': return STATUS.permission;
+            default: return STATUS.error;
+          }
+        case 'stopped':
+          return {};
+        default:
+          return STATUS.connecting;
+      }
+    };
+
+    const fanOut = () => {
+      for (const user of users.values()) {
+        try {
+          user.chipStatus(status, online);
+        } catch (err) {
+          node.error(err);
+        }
+      }
+    };
+
+    if (supervisor) {
+      supervisor.on('status', (s) => {
+        const wasOnline = online;
+        online = s.state === 'online';
+        status = toNodeStatus(s);
+        fanOut();
+        if (online && !wasOnline) {
+          for (const user of users.values()) user.onOnline?.();
+        }
+      });
+      supervisor.on('warning', (text) => node.warn(text));
+      supervisor.on('input', (steps, result) => {
+        for (const id of inputUsers) {
+          const user = users.get(id);
+          try {
+            user?.onInput?.(steps, result);
+          } catch (err) {
+            user?.node.error(err);
+          }
+        }
+      });
+    }
+
+    const checkClaims = () => {
+      // Pins claimed in both directions by different nodes: warn both, once per deploy.
+      const list = [...claims.values()];
+      const conflicted = new Set<string>();
+      for (let i = 0; i < list.length; i++) {
+        for (let j = i + 1; j < list.length; j++) {
+          const a = list[i];
+          const b = list[j];
+          if (a.direction === b.direction || a.user === b.user) continue;
+          const overlap = a.mask & b.mask;
+          if (!overlap) continue;
+          const pins = pinsOfMask(overlap).join(', ');
+          for (const [one, other] of [[a, b], [b, a]] as const) {
+            if (conflicted.has(one.user.node.id + '/' + other.user.node.id)) continue;
+            conflicted.add(one.user.node.id + '/' + other.user.node.id);
+            const text = RED._('iopi-chip.warnings.conflict', {
+              pins, other: (other.user.node as Node & { name?: string }).name || other.user.node.id, direction: other.direction, chip: label,
+            });
+            one.user.node.warn(text);
+            if (one.user.setConflict) one.user.setConflict(text);
+            else one.user.node.status(STATUS.conflict);
+          }
+        }
+      }
+    };
+
+    Object.defineProperties(node, {
+      busNumber: { value: busNumber, enumerable: true },
+      address: { value: address, enumerable: true },
+      simulated: { value: simulated, enumerable: true },
+      driver: { get: () => driver, enumerable: true },
+      supervisor: { get: () => supervisor, enumerable: true },
+      label: { value: label, enumerable: true },
+      chipStatusValue: { get: () => status, enumerable: true },
+      online: { get: () => online, enumerable: true },
+    });
+
+    node.register = (user: ChipUser, options: { inputs?: boolean } = {}) => {
+      users.set(user.node.id, user);
+      if (options.inputs && !inputUsers.has(user.node.id)) {
+        inputUsers.add(user.node.id);
+        supervisor?.watchInputs();
+      }
+      user.chipStatus(status, online);
+      if (supervisor && !started) {
+        started = true;
+        supervisor.start();
+        watcher?.start();
+      }
+    };
+
+    node.deregister = (user: ChipUser, done?: () => void) => {
+      users.delete(user.node.id);
+      claims.delete(user.node.id + '/in');
+      claims.delete(user.node.id + '/out');
+      if (inputUsers.delete(user.node.id)) supervisor?.unwatchInputs();
+      done?.();
+    };
+
+    node.claimPins = (user: ChipUser, mask: number, direction: PinDirection) => {
+      claims.set(`${user.node.id}/${direction}`, { user, mask: mask & 0xffff, direction });
+      if (direction === 'in' && mask & OUTPUT_ONLY_PINS) {
+        user.node.warn(RED._('iopi-chip.warnings.outputOnly', {
+          pins: pinsOfMask(mask & OUTPUT_ONLY_PINS).join(', '), chip: label,
+        }));
+      }
+      checkClaims();
+    };
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      const stopping: Promise<unknown>[] = [];
+      attachment?.detach();
+      if (watcher) stopping.push(watcher.stop());
+      if (supervisor) stopping.push(supervisor.stop());
+      Promise.allSettled(stopping).then(() => {
+        users.clear();
+        inputUsers.clear();
+        claims.clear();
+        done();
+      });
+    });
+  }
+
+  RED.nodes.registerType('iopi-chip', IopiChipNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+}
