@@ -128,6 +128,11 @@ export interface DriverOptions {
 
 type Job<T> = () => Promise<T>;
 
+/** A queued flush; `snapshot` is set when a later job freezes the bytes it will write. */
+interface FlushState {
+  snapshot?: Map<number, number>;
+}
+
 /** Thrown by operations that cannot run because the chip is not online. */
 export class ChipOfflineError extends Error {
   override readonly cause: I2cError | undefined;
@@ -154,6 +159,7 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
 
   private tail: Promise<unknown> = Promise.resolve();
   private pendingFlush: Promise<void> | undefined;
+  private pendingFlushState: FlushState | undefined;
   private tailIsFlush = false;
   private openJob: Promise<void> | undefined;
   private stateValue: ChipState = 'closed';
@@ -528,49 +534,57 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
       return new Promise((resolve, reject) => this.openWaiters.push({ resolve, reject }));
     }
     if (this.pendingFlush && this.tailIsFlush) return this.pendingFlush;
+    const state: FlushState = {};
     const job = this.enqueue(async () => {
-      if (this.pendingFlush === job) this.pendingFlush = undefined;
-      if (this.stateValue !== 'online') throw this.offlineError();
+      if (this.pendingFlush === job) {
+        this.pendingFlush = undefined;
+        this.pendingFlushState = undefined;
+      }
+      // The bytes this flush writes are fixed now (or when a later job froze them), so a change
+      // staged while it runs goes to the next flush and nothing overtakes a job queued before it.
+      const values = state.snapshot ?? this.takeDirty();
+      if (this.stateValue !== 'online') {
+        for (const a of values.keys()) this.dirty.add(a);
+        throw this.offlineError();
+      }
       try {
-        await this.writeDirty();
+        await this.writeValues(values);
       } catch (err) {
+        // Not written: keep them dirty so the next open() or flush writes the desired state.
+        for (const a of values.keys()) this.dirty.add(a);
         throw this.setOffline(err, 'writing');
       }
-    });
+    }, true);
     this.pendingFlush = job;
-    this.tailIsFlush = true;
+    this.pendingFlushState = state;
     return job;
   }
 
-  /** Writes dirty bytes as few transfers as possible, OLAT first and GPINTEN last. */
-  private async writeDirty(): Promise<void> {
-    const addresses = [...this.dirty];
+  /** The dirty bytes with the values they should get now; they are no longer dirty. */
+  private takeDirty(): Map<number, number> {
+    const values = new Map<number, number>();
+    for (const a of this.dirty) values.set(a, this.expectedByte(a));
     this.dirty.clear();
-    try {
-      const first: number[] = addresses.filter((a) => a === BANK0.OLATA || a === BANK0.OLATB);
-      const last: number[] = addresses.filter((a) => a === BANK0.GPINTENA || a === BANK0.GPINTENB);
-      const middle = addresses.filter((a) => !first.includes(a) && !last.includes(a));
-      for (const group of [first, middle, last]) await this.writeRuns(group);
-    } catch (err) {
-      // Not written: keep them dirty so the next open() or flush writes them.
-      for (const a of addresses) this.dirty.add(a);
-      throw err;
-    }
+    return values;
   }
 
-  /** Writes a set of byte addresses as runs of consecutive addresses, one transaction per run. */
-  private async writeRuns(addresses: number[]): Promise<void> {
-    const sorted = [...new Set(addresses)].sort((a, b) => a - b);
-    let i = 0;
-    while (i < sorted.length) {
-      let j = i;
-      while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
-      const start = sorted[i];
-      const values: number[] = [];
-      for (let a = start; a <= sorted[j]; a++) values.push(this.expectedByte(a));
-      if (values.length === 1) await this.transport.writeByte(this.address, start, values[0]);
-      else await this.transport.writeBlock(this.address, start, values);
-      i = j + 1;
+  /** Writes bytes in as few transfers as possible: OLAT first, GPINTEN last, consecutive runs in one. */
+  private async writeValues(values: Map<number, number>): Promise<void> {
+    const addresses = [...values.keys()];
+    const first: number[] = addresses.filter((a) => a === BANK0.OLATA || a === BANK0.OLATB);
+    const last: number[] = addresses.filter((a) => a === BANK0.GPINTENA || a === BANK0.GPINTENB);
+    const middle = addresses.filter((a) => !first.includes(a) && !last.includes(a));
+    for (const group of [first, middle, last]) {
+      const sorted = group.sort((a, b) => a - b);
+      let i = 0;
+      while (i < sorted.length) {
+        let j = i;
+        while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+        const run = sorted.slice(i, j + 1).map((a) => values.get(a) as number);
+        if (run.length === 1) await this.transport.writeByte(this.address, sorted[i], run[0]);
+        else await this.transport.writeBlock(this.address, sorted[i], run);
+        i = j + 1;
+      }
     }
   }
 
@@ -634,6 +648,13 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
   }
 
   private enqueue<T>(job: Job<T>, isFlushCandidate = false): Promise<T> {
+    if (!isFlushCandidate && this.tailIsFlush && this.pendingFlushState) {
+      // A job queued behind a flush that has not started: freeze what that flush writes, so changes
+      // staged from now on are written after this job (by a new flush), never before it.
+      this.pendingFlushState.snapshot = this.takeDirty();
+      this.pendingFlush = undefined;
+      this.pendingFlushState = undefined;
+    }
     const result = this.tail.then(job, job);
     this.tail = result.catch(() => undefined);
     this.tailIsFlush = isFlushCandidate;
