@@ -121,7 +121,7 @@ export default function (RED: NodeAPI) {
     // Pin mode: per-pin debounce, then the edge filter.
     const debouncer = new Debouncer(settings.debounce, (pin, value) => {
       if (edgeWanted(value)) sendPin(pin, value, value ? 'rising' : 'falling');
-    });
+    }, () => chip.supervisor?.serviceNow() ?? Promise.resolve());
 
     // Value mode: the value must hold `debounce` ms before it is sent.
     let lastSent: number | undefined;
@@ -129,7 +129,7 @@ export default function (RED: NodeAPI) {
     let valueTimer: NodeJS.Timeout | undefined;
     const valueSettled = () => {
       valueTimer = undefined;
-      if (latest === undefined || lastSent === undefined) return;
+      if (closed || latest === undefined || lastSent === undefined) return;
       const changed = (latest ^ lastSent) & mask;
       if (!changed) return;
       const rose = changed & latest;
@@ -150,7 +150,12 @@ export default function (RED: NodeAPI) {
           latest = step.value;
           if (settings.debounce > 0) {
             if (valueTimer) clearTimeout(valueTimer);
-            valueTimer = setTimeout(valueSettled, settings.debounce);
+            // When the time is up, read the chip once more: a bounce back may still be latched there.
+            const timer: NodeJS.Timeout = setTimeout(async () => {
+              await (chip.supervisor?.serviceNow() ?? Promise.resolve()).catch(() => undefined);
+              if (valueTimer === timer) valueSettled();
+            }, settings.debounce);
+            valueTimer = timer;
           } else {
             valueSettled();
           }
