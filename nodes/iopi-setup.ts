@@ -233,7 +233,9 @@ export default function (RED: NodeAPI) {
         done(err as Error);
         return;
       }
-      apply(pinSettings, registerOverrides, int).then(
+      // The driver writes only what differs from its shadow; verify() then reads the chip back and
+      // rewrites the whole configuration if something else changed it, so a message really re-applies.
+      apply(pinSettings, registerOverrides, int).then(() => driver?.verify()).then(
         () => {
           applied = true;
           showStatus();
