@@ -16,3 +16,5 @@ export * from './driver';
 export * from './inputs';
 export * from './debounce';
 export * from './supervisor';
+export * from './int-line';
+export * from './int-line-service';

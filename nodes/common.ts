@@ -53,6 +53,7 @@ export const STATUS = {
   invalid: { fill: 'red', shape: 'ring', text: 'iopi-chip.status.invalid' },
   nochip: { fill: 'red', shape: 'ring', text: 'iopi-chip.status.nochip' },
   conflict: { fill: 'yellow', shape: 'ring', text: 'iopi-chip.status.conflict' },
+  polling: { fill: 'yellow', shape: 'dot', text: 'iopi-chip.status.polling' },
 } as const satisfies Record<string, NodeStatus>;
 
 /** Reads a numeric setting: a number or a numeric string (the editor saves edited numbers as text). */

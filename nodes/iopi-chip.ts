@@ -12,7 +12,7 @@ import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import {
   ChipSupervisor, Mcp23017, i2cBusBackend, pinsOfMask, type Backend, type SupervisorStatus,
 } from '../lib';
-import { IntLineWatcher, intLineSettings } from '../lib/int-line';
+import { IntLineWatcher, intLineSettings, type IntLineStatus } from '../lib/int-line';
 import { attachIntLine, type IntLineAttachment } from '../lib/int-line-service';
 import * as simulator from '../lib/simulator';
 import {
@@ -51,7 +51,8 @@ export default function (RED: NodeAPI) {
     let status: NodeStatus = STATUS.connecting;
     let online = false;
     let started = false;
-    let watcher: IntLineWatcher | undefined;
+    let watcher: IntLineWatcher | simulator.SimulatedIntLine | undefined;
+    let intLineStatus: IntLineStatus | undefined;
     let attachment: IntLineAttachment | undefined;
 
     const simulated = booleanSetting(config.simulate, false) || process.env.IOPI_SIMULATE === '1';
@@ -77,19 +78,29 @@ export default function (RED: NodeAPI) {
         backend = i2cBusBackend();
       }
       driver = new Mcp23017({ busNumber, address, backend, interruptOutput });
-      const intLine = mode === 'intline' && !simulated;
-      if (mode === 'intline' && simulated) {
-        node.log(RED._('iopi-chip.log.simulatedIntLine'));
-      }
+      const intLine = mode === 'intline';
       supervisor = new ChipSupervisor(driver, { pollInterval: intLine ? 0 : pollInterval });
       if (intLine) {
         const line = typeof config.intLine === 'string' && /^[A-Za-z0-9_.-]{1,32}$/.test(config.intLine) ? config.intLine : 'GPIO23';
         const settings = intLineSettings(interruptOutput);
-        for (const warning of settings.warnings) node.warn(warning);
-        watcher = new IntLineWatcher({ line, edge: settings.edge, bias: settings.bias });
+        if (simulated) {
+          // The simulator's INTA, watched like a Pi GPIO (with the Pi's pull-up), instead of gpiomon.
+          watcher = new simulator.SimulatedIntLine({ busNumber, address, pin: 'A', edge: settings.edge, pullUp: settings.bias === 'pull-up' });
+        } else {
+          for (const warning of settings.warnings) node.warn(warning);
+          watcher = new IntLineWatcher({ line, edge: settings.edge, bias: settings.bias });
+          watcher.on('error', (err) => node.warn(err.message));
+        }
         attachment = attachIntLine(supervisor, watcher, { safetyPollMs: 1000, fallbackPollMs: pollInterval });
         watcher.on('status', (s) => {
-          if (s.state === 'missing' || s.state === 'failed' || s.state === 'restarting') node.warn(s.message);
+          const changed = intLineStatus?.state !== s.state || intLineStatus?.message !== s.message;
+          intLineStatus = s;
+          if (changed && (s.state === 'missing' || s.state === 'failed' || s.state === 'restarting')) node.warn(s.message);
+          if (changed && s.state === 'watching' && !simulated) node.log(s.message);
+          if (changed && online) {
+            status = toNodeStatus(supervisor!.status);
+            fanOut();
+          }
         });
       }
     } catch (err) {
@@ -104,6 +115,9 @@ export default function (RED: NodeAPI) {
     const toNodeStatus = (s: SupervisorStatus): NodeStatus => {
       switch (s.state) {
         case 'online':
+          if (intLineStatus && intLineStatus.state !== 'watching' && intLineStatus.state !== 'stopped' && !simulated) {
+            return STATUS.polling; // INT line not watched (gpiod missing, line busy...): polling meanwhile
+          }
           return simulated ? STATUS.simulated : STATUS.online;
         case 'offline':
           switch (s.error?.kind) {

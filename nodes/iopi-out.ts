@@ -7,7 +7,7 @@
  * called once its write has landed.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
-import { busToPort, maskOfPins, pinsOfMask, portMask, portToBus, type Port } from '../lib';
+import { I2cError, busToPort, maskOfPins, pinsOfMask, portMask, portToBus, type Port } from '../lib';
 import {
   MessageError, STATUS, booleanSetting, choiceSetting, numberSetting, ownProperty, pinListSetting,
   type ChipConfigNode, type ChipUser,
@@ -318,7 +318,10 @@ export default function (RED: NodeAPI) {
         },
         (err: Error) => {
           showError(err.message);
-          done(err);
+          // The driver keeps the desired state: say so, so that the flow knows what will happen.
+          done(err instanceof I2cError
+            ? Object.assign(new Error(`${err.message}; the latest value is written when the chip answers again`), { cause: err, kind: err.kind })
+            : err);
         },
       );
     });

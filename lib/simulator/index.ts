@@ -17,6 +17,7 @@ import { openPromisified } from './bus';
 export { chip, remove, reset, openPromisified } from './bus';
 export type { SimulatedBus } from './bus';
 export { SimulatedChip } from './chip';
+export { SimulatedIntLine, type SimulatedIntLineOptions } from './int-line';
 export type {
   DriveLevel, InterruptOutputState, InterruptPinName, MessageData, PinLevel, SimulatedChipEvents,
 } from './chip';
