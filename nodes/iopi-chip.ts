@@ -166,10 +166,11 @@ export default function (RED: NodeAPI) {
       });
     }
 
+    /** Conflicts already reported (node pairs), so each is warned once per deploy. */
+    const conflicted = new Set<string>();
     const checkClaims = () => {
       // Pins claimed in both directions by different nodes: warn both, once per deploy.
       const list = [...claims.values()];
-      const conflicted = new Set<string>();
       for (let i = 0; i < list.length; i++) {
         for (let j = i + 1; j < list.length; j++) {
           const a = list[i];
