@@ -128,9 +128,26 @@ export interface DriverOptions {
 
 type Job<T> = () => Promise<T>;
 
+/** Bytes a flush writes, and the IODIR/IPOL bits they change (rebased at the next service read once written). */
+interface DirtyBytes {
+  values: Map<number, number>;
+  rebase: number;
+}
+
 /** A queued flush; `snapshot` is set when a later job freezes the bytes it will write. */
 interface FlushState {
-  snapshot?: Map<number, number>;
+  snapshot?: DirtyBytes;
+}
+
+/** INT output options: each flag given is checked (0, 1, false, true), the others come from `base`. */
+function checkInterruptOutput(options: unknown, base: InterruptOutputOptions, argument: string, prefix: string): InterruptOutputOptions {
+  if (typeof options !== 'object' || options === null) throw new ArgumentError(argument, 'an object', options);
+  const next = { ...base };
+  for (const key of ['mirror', 'openDrain', 'activeHigh'] as const) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value !== undefined) next[key] = checkBit(value, prefix + key) === 1;
+  }
+  return next;
 }
 
 /** Thrown by operations that cannot run because the chip is not online. */
@@ -155,11 +172,16 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
   /** OLAT bits set by a caller; the others are adopted from the chip at the first open (no glitch on redeploy). */
   private olatKnown = 0;
   private adopted = false;
+  /** Pins whose direction or polarity was written since the last service read. */
   private rebaseMask = 0xffff;
+  /** Pins whose direction or polarity is changed in the shadow but not yet taken by a write. */
+  private stagedRebase = 0;
 
   private tail: Promise<unknown> = Promise.resolve();
   private pendingFlush: Promise<void> | undefined;
   private pendingFlushState: FlushState | undefined;
+  /** Snapshots of queued flushes that a later job froze and that have not run yet. */
+  private readonly frozen = new Set<DirtyBytes>();
   private tailIsFlush = false;
   private openJob: Promise<void> | undefined;
   private stateValue: ChipState = 'closed';
@@ -172,7 +194,8 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
     super();
     this.busNumber = checkBusNumber(options.busNumber, 'busNumber');
     this.address = checkAddress(options.address);
-    this.iocon = Mcp23017.ioconValue({ mirror: false, openDrain: false, activeHigh: false, ...options.interruptOutput });
+    const defaults: InterruptOutputOptions = { mirror: false, openDrain: false, activeHigh: false };
+    this.iocon = Mcp23017.ioconValue(checkInterruptOutput(options.interruptOutput ?? {}, defaults, 'interruptOutput', 'interruptOutput.'));
     this.transport = Transport.acquire(this.busNumber, options.backend);
   }
 
@@ -253,7 +276,7 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
         const olat = await this.transport.readBlock(this.address, BANK0.OLATA, 2);
         const mismatches: string[] = [];
         const check = (address: number, actual: number) => {
-          if (this.dirty.has(address)) return; // a queued flush will write it anyway
+          if (this.dirty.has(address) || this.isFrozen(address)) return; // a queued flush will write it anyway
           const expected = this.expectedByte(address);
           if (actual !== expected) mismatches.push(`${registerLabel(address)} is ${hex(actual)}, expected ${hex(expected)}`);
         };
@@ -277,6 +300,7 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
 
   /** Applies per-pin settings to the pins in `settings.mask` in one flush. */
   configurePins(settings: PinSettings): Promise<void> {
+    if (typeof settings !== 'object' || settings === null) throw new ArgumentError('settings', 'an object', settings);
     const mask = checkBusValue(settings.mask, 'mask');
     const fields: [keyof PinSettings, ConfigRegister][] = [
       ['direction', 'IODIR'], ['pullup', 'GPPU'], ['invert', 'IPOL'], ['interruptEnable', 'GPINTEN'],
@@ -293,12 +317,7 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
 
   /** Sets the INT output options (IOCON MIRROR / ODR / INTPOL). */
   setInterruptOutput(options: Partial<InterruptOutputOptions>): Promise<void> {
-    const current = this.getInterruptOutput();
-    const next = { ...current };
-    for (const key of ['mirror', 'openDrain', 'activeHigh'] as const) {
-      if (options[key] !== undefined) next[key] = checkBit(options[key], key) === 1;
-    }
-    this.stageIocon(Mcp23017.ioconValue(next));
+    this.stageIocon(Mcp23017.ioconValue(checkInterruptOutput(options, this.getInterruptOutput(), 'options', '')));
     return this.flush();
   }
 
@@ -397,16 +416,14 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
   }
 
   /** Reads one pin (GPIO, inversion applied). Like every GPIO read this clears the port's interrupt; the capture is published. */
-  async readPin(pin: number): Promise<0 | 1> {
-    const p = checkPin(pin);
-    const result = await this.service();
-    return (result.current & pinMask(p)) !== 0 ? 1 : 0;
+  readPin(pin: number): Promise<0 | 1> {
+    const p = checkPin(pin); // not async: a bad argument throws at the call, like every other method
+    return this.service().then((result) => ((result.current & pinMask(p)) !== 0 ? 1 : 0));
   }
 
-  async readPort(port: Port): Promise<number> {
+  readPort(port: Port): Promise<number> {
     const p = checkPort(port);
-    const result = await this.service();
-    return busToPort(p, result.current);
+    return this.service().then((result) => busToPort(p, result.current));
   }
 
   async readBus(): Promise<number> {
@@ -427,10 +444,9 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
   }
 
   /** INTCAP of a port (clears the interrupts; done as a service read so no capture is lost). */
-  async readInterruptCapture(port: Port): Promise<number> {
+  readInterruptCapture(port: Port): Promise<number> {
     const p = checkPort(port);
-    const result = await this.service();
-    return busToPort(p, result.captured);
+    return this.service().then((result) => busToPort(p, result.captured));
   }
 
   /** Clears pending interrupts on both ports (service read; the captures are published). */
@@ -509,7 +525,8 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
       this.olatKnown |= mask;
       this.emit('outputs', after);
     }
-    if (register === 'IODIR' || register === 'IPOL') this.rebaseMask |= before ^ after;
+    // Rebased only once written: a service read queued before the write still sees the old setting.
+    if (register === 'IODIR' || register === 'IPOL') this.stagedRebase |= before ^ after;
     const base = ADDRESS[register];
     // Outputs are always written when asked for (a write is the caller's intent, and cheap);
     // configuration bytes only when they change.
@@ -542,18 +559,24 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
       }
       // The bytes this flush writes are fixed now (or when a later job froze them), so a change
       // staged while it runs goes to the next flush and nothing overtakes a job queued before it.
-      const values = state.snapshot ?? this.takeDirty();
-      if (this.stateValue !== 'online') {
+      if (state.snapshot) this.frozen.delete(state.snapshot);
+      const { values, rebase } = state.snapshot ?? this.takeDirty();
+      // Not written: keep them dirty so the next open() or flush writes the desired state.
+      const keep = () => {
         for (const a of values.keys()) this.dirty.add(a);
+        this.stagedRebase |= rebase;
+      };
+      if (this.stateValue !== 'online') {
+        keep();
         throw this.offlineError();
       }
       try {
         await this.writeValues(values);
       } catch (err) {
-        // Not written: keep them dirty so the next open() or flush writes the desired state.
-        for (const a of values.keys()) this.dirty.add(a);
+        keep();
         throw this.setOffline(err, 'writing');
       }
+      this.rebaseMask |= rebase;
     }, true);
     this.pendingFlush = job;
     this.pendingFlushState = state;
@@ -561,11 +584,19 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
   }
 
   /** The dirty bytes with the values they should get now; they are no longer dirty. */
-  private takeDirty(): Map<number, number> {
+  private takeDirty(): DirtyBytes {
     const values = new Map<number, number>();
     for (const a of this.dirty) values.set(a, this.expectedByte(a));
     this.dirty.clear();
-    return values;
+    const rebase = this.stagedRebase;
+    this.stagedRebase = 0;
+    return { values, rebase };
+  }
+
+  /** Whether a byte is in a frozen snapshot of a flush still queued: its shadow is ahead of the chip. */
+  private isFrozen(address: number): boolean {
+    for (const snapshot of this.frozen) if (snapshot.values.has(address)) return true;
+    return false;
   }
 
   /** Writes bytes in as few transfers as possible: OLAT first, GPINTEN last, consecutive runs in one. */
@@ -615,13 +646,18 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
       this.olatKnown = 0xffff;
       this.emit('outputs', this.shadow.OLAT);
     }
-    this.dirty.clear();
+    // Everything is written below, so nothing stays dirty, except bytes that a flush queued behind
+    // this job will overwrite with an older frozen value: the flush after it must write them again.
+    for (const address of this.dirty) if (!this.isFrozen(address)) this.dirty.delete(address);
+    // Changes staged but not yet written are written here: their pins are a new baseline.
+    this.rebaseMask |= this.stagedRebase;
+    this.stagedRebase = 0;
     const bytes = (from: number, count: number) => Array.from({ length: count }, (_, i) => this.expectedByte(from + i));
     await t.writeBlock(a, BANK0.OLATA, bytes(BANK0.OLATA, 2));
     await t.writeBlock(a, BANK0.IODIRA, bytes(BANK0.IODIRA, 4));
     await t.writeBlock(a, BANK0.DEFVALA, bytes(BANK0.DEFVALA, 8));
     await t.writeBlock(a, BANK0.GPINTENA, bytes(BANK0.GPINTENA, 2));
-    // No rebase here: after a recovery the configuration is what it was, so input differences
+    // No other rebase: after a recovery the configuration is what it was, so input differences
     // against the last known values are real changes (a door opened during the outage).
   }
 
@@ -652,6 +688,7 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
       // A job queued behind a flush that has not started: freeze what that flush writes, so changes
       // staged from now on are written after this job (by a new flush), never before it.
       this.pendingFlushState.snapshot = this.takeDirty();
+      this.frozen.add(this.pendingFlushState.snapshot);
       this.pendingFlush = undefined;
       this.pendingFlushState = undefined;
     }

@@ -82,7 +82,7 @@ export class Transport {
 
   /** Reads one register (SMBus read byte data). */
   readByte(address: number, register: number): Promise<number> {
-    return this.enqueue(address, `reading ${registerLabel(register)}`, 3, 1, (bus) => bus.readByte(address, register));
+    return this.enqueue(address, `reading ${registerLabel(register)}`, 2, 1, (bus) => bus.readByte(address, register));
   }
 
   /** Writes one register (SMBus write byte data). */
@@ -92,7 +92,7 @@ export class Transport {
 
   /** Reads `length` (1-32) registers from `register` on in one transaction (sequential mode). */
   readBlock(address: number, register: number, length: number): Promise<Buffer> {
-    return this.enqueue(address, `reading ${registerLabel(register)}`, 3, length, async (bus) => {
+    return this.enqueue(address, `reading ${registerLabel(register)}`, 2, length, async (bus) => {
       const buffer = Buffer.alloc(length);
       const { bytesRead } = await bus.readI2cBlock(address, register, length, buffer);
       if (bytesRead !== length) throw Object.assign(new Error(`short read: ${bytesRead} of ${length} bytes`), { errno: 5 });
@@ -115,7 +115,8 @@ export class Transport {
       try {
         const bus = await this.openBus(address);
         this.stats.transactions++;
-        // A read is a write of the register pointer, a repeated start and the read: 2 address bytes.
+        // A read is a write of the register pointer (address + register byte), a repeated start, the
+        // address again and the data: `writeBytes` counts the first two, the rest is added here.
         this.stats.bytes += writeBytes + (readBytes > 0 ? 1 + readBytes : 0);
         return await job(bus);
       } catch (err) {
