@@ -653,9 +653,12 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
     this.rebaseMask |= this.stagedRebase;
     this.stagedRebase = 0;
     const bytes = (from: number, count: number) => Array.from({ length: count }, (_, i) => this.expectedByte(from + i));
+    // Outputs first (an output starts at its value), pull-ups and polarity before the direction (a
+    // pin turning into an input never floats), interrupt enables last (no half-configured pin latches).
     await t.writeBlock(a, BANK0.OLATA, bytes(BANK0.OLATA, 2));
-    await t.writeBlock(a, BANK0.IODIRA, bytes(BANK0.IODIRA, 4));
+    await t.writeBlock(a, BANK0.IPOLA, bytes(BANK0.IPOLA, 2));
     await t.writeBlock(a, BANK0.DEFVALA, bytes(BANK0.DEFVALA, 8));
+    await t.writeBlock(a, BANK0.IODIRA, bytes(BANK0.IODIRA, 2));
     await t.writeBlock(a, BANK0.GPINTENA, bytes(BANK0.GPINTENA, 2));
     // No other rebase: after a recovery the configuration is what it was, so input differences
     // against the last known values are real changes (a door opened during the outage).
