@@ -3,7 +3,7 @@
  * it, status helpers, and parsing of settings that arrive from the editor (edited numbers arrive as
  * strings, untouched defaults keep their type).
  */
-import type { Node, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import type { InputStep, Mcp23017, ServiceResult, ChipSupervisor } from '../lib';
 import { ArgumentError, describe } from '../lib';
 
@@ -122,4 +122,18 @@ export class MessageError extends Error {
 export function ownProperty(object: object, key: string): unknown {
   if (key === '__proto__' || key === 'constructor' || key === 'prototype') return undefined;
   return Object.prototype.hasOwnProperty.call(object, key) ? (object as Record<string, unknown>)[key] : undefined;
+}
+
+/**
+ * The chip config node a node refers to, or undefined (then the node shows "no chip", logs why and
+ * does nothing: a missing or disabled config node must not crash the flow).
+ */
+export function findChip(RED: NodeAPI, node: Node, id: unknown, type: 'iopi-in' | 'iopi-out' | 'iopi-setup'): ChipConfigNode | undefined {
+  const chip = typeof id === 'string' ? (RED.nodes.getNode(id) as ChipConfigNode | null) : null;
+  if (!chip || typeof chip.register !== 'function') {
+    node.status(STATUS.nochip);
+    node.error(RED._(`${type}.errors.nochip`));
+    return undefined;
+  }
+  return chip;
 }

@@ -9,7 +9,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { Debouncer, busToPort, maskOfPins, pinsOfMask, pinPort, type InputStep, type Port, type ServiceResult } from '../lib';
 import {
   STATUS, booleanSetting, choiceSetting, hexAddress, numberSetting, pinListSetting,
-  type ChipConfigNode, type ChipUser,
+  findChip, type ChipUser,
 } from './common';
 
 export interface IopiInDef extends NodeDef {
@@ -55,12 +55,8 @@ export default function (RED: NodeAPI) {
       node.status(STATUS.invalid);
       return;
     }
-    const chip = RED.nodes.getNode(config.chip) as ChipConfigNode | null;
-    if (!chip || typeof chip.register !== 'function') {
-      node.status(STATUS.nochip);
-      node.error(RED._('iopi-in.errors.nochip'));
-      return;
-    }
+    const chip = findChip(RED, node, config.chip, 'iopi-in');
+    if (!chip) return;
     const { mask } = settings;
     const portTarget: Port | undefined = settings.target === 'port0' ? 0 : settings.target === 'port1' ? 1 : undefined;
     let baselineTaken = false;

@@ -10,7 +10,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { I2cError, busToPort, maskOfPins, pinsOfMask, portMask, portToBus, type Port } from '../lib';
 import {
   MessageError, STATUS, booleanSetting, choiceSetting, numberSetting, ownProperty, pinListSetting,
-  type ChipConfigNode, type ChipUser,
+  findChip, type ChipUser,
 } from './common';
 
 export interface IopiOutDef extends NodeDef {
@@ -90,12 +90,8 @@ export default function (RED: NodeAPI) {
       node.status(STATUS.invalid);
       return;
     }
-    const chip = RED.nodes.getNode(config.chip) as ChipConfigNode | null;
-    if (!chip || typeof chip.register !== 'function') {
-      node.status(STATUS.nochip);
-      node.error(RED._('iopi-out.errors.nochip'));
-      return;
-    }
+    const chip = findChip(RED, node, config.chip, 'iopi-out');
+    if (!chip) return;
 
     let chipStatus: NodeStatus = chip.chipStatusValue;
     let conflict: string | undefined;

@@ -8,7 +8,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { maskOfPins, pinMask, type InterruptOutputOptions, type PinSettings } from '../lib';
 import {
   MessageError, STATUS, booleanSetting, ownProperty,
-  type ChipConfigNode, type ChipUser,
+  findChip, type ChipUser,
 } from './common';
 
 export interface PinConfig {
@@ -114,12 +114,8 @@ export default function (RED: NodeAPI) {
       activeHigh: booleanSetting(config.activeHigh, false),
     };
     const applyOnDeploy = booleanSetting(config.applyOnDeploy, true);
-    const chip = RED.nodes.getNode(config.chip) as ChipConfigNode | null;
-    if (!chip || typeof chip.register !== 'function') {
-      node.status(STATUS.nochip);
-      node.error(RED._('iopi-setup.errors.nochip'));
-      return;
-    }
+    const chip = findChip(RED, node, config.chip, 'iopi-setup');
+    if (!chip) return;
     const driver = chip.driver;
     let chipStatus: NodeStatus = chip.chipStatusValue;
     let conflict: string | undefined;
