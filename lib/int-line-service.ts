@@ -54,7 +54,10 @@ export function attachIntLine(supervisor: ChipSupervisor, watcher: IntLineSource
     if (timer) clearTimeout(timer);
     timer = undefined;
     if (detached) return;
-    const interval = watching() ? safetyPollMs : fallbackPollMs;
+    // A compare-mode pin held against its default keeps INT asserted, hiding the edges of other
+    // changes: poll at the fallback rate until it is released.
+    const held = supervisor.interruptHeld && fallbackPollMs > 0;
+    const interval = watching() ? (held ? Math.min(fallbackPollMs, safetyPollMs || fallbackPollMs) : safetyPollMs) : fallbackPollMs;
     if (interval > 0) timer = setTimeout(() => void service(), interval);
   };
 

@@ -31,7 +31,11 @@ export interface SupervisorOptions {
   retryInitial?: number;
   /** Longest retry delay. Default 30000. */
   retryMax?: number;
-  /** Most service reads in a row while flags stay set (a held pin in compare mode re-latches). Default 8. */
+  /**
+   * Most service reads in a row while flags stay set. Default 1: one read is enough, because a change
+   * after it is latched again (a poll reads it next time; with the INT line it makes a new edge).
+   * More reads stop early when they repeat (a held pin in compare mode re-latches at once).
+   */
   maxServiceLoops?: number;
 }
 
@@ -55,6 +59,7 @@ export class ChipSupervisor extends EventEmitter<SupervisorEvents> {
   private verifyTimer: NodeJS.Timeout | undefined;
   private servicing: Promise<void> | undefined;
   private serviceAgain = false;
+  private held = 0;
   private stopped = false;
   private started = false;
 
@@ -65,7 +70,7 @@ export class ChipSupervisor extends EventEmitter<SupervisorEvents> {
       verifyInterval: 5000,
       retryInitial: 500,
       retryMax: 30000,
-      maxServiceLoops: 8,
+      maxServiceLoops: 1,
       ...options,
     };
     this.retryDelay = this.options.retryInitial;
@@ -77,6 +82,15 @@ export class ChipSupervisor extends EventEmitter<SupervisorEvents> {
 
   get status(): SupervisorStatus {
     return this.statusValue;
+  }
+
+  /**
+   * A compare-mode pin is held away from its default value, so the chip keeps its interrupt asserted
+   * (it re-latches after every clear) and the INT line cannot give an edge for other changes: whoever
+   * watches the INT line should poll until this is false again (note mcp23017.md §9).
+   */
+  get interruptHeld(): boolean {
+    return this.held !== 0;
   }
 
   /** The last known value of all 16 inputs (undefined before the first read). */
@@ -213,6 +227,8 @@ export class ChipSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private onService(result: ServiceResult): void {
+    const d = this.driver;
+    this.held = d.getRegister('GPINTEN') & d.getRegister('INTCON') & d.getRegister('IODIR') & (result.current ^ d.getRegister('DEFVAL')) & 0xffff;
     const steps = this.tracker.update(result);
     this.emit('input', steps, result);
   }

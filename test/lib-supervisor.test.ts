@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { BANK0, ChipSupervisor, Debouncer, InputTracker, Mcp23017, Transport, type InputStep, type ServiceResult, type SupervisorStatus } from '../lib';
 import * as sim from '../lib/simulator';
+import { attachIntLine } from '../lib/int-line-service';
 
 const BUS = 1;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -160,18 +161,51 @@ describe('lib: ChipSupervisor', () => {
     s.unwatchInputs();
   });
 
-  it('a held pin in compare mode does not make the service loop run for ever', async () => {
+  it('one read per service; a held compare-mode pin is reported as holding the interrupt', async () => {
     const chip = sim.chip(BUS, 0x20);
-    const s = make(0x20, { pollInterval: 1000, maxServiceLoops: 8 });
+    const s = make(0x20, { pollInterval: 1000 });
     s.driver.configurePins({ mask: 0x0001, pullup: 1, invert: 1, interruptEnable: 1, interruptCompare: 1, interruptDefault: 0 });
     s.start();
     await waitFor(() => s.status.state === 'online', 1000, 'online');
     await s.serviceNow();
+    assert.equal(s.interruptHeld, false);
     chip.setInput(1, 0); // held against DEFVAL: re-latches after every clear
     const before = s.driver.transport.stats.transactions;
     await s.serviceNow();
-    const used = s.driver.transport.stats.transactions - before;
-    assert.ok(used >= 2 && used <= 8, `${used} service reads`);
+    assert.equal(s.driver.transport.stats.transactions - before, 1, 'one service read');
+    assert.equal(s.interruptHeld, true);
+    assert.equal(chip.register(BANK0.INTFA), 0x01, 'the chip re-latched at once');
+    chip.setInput(1, null);
+    await s.serviceNow();
+    assert.equal(s.interruptHeld, false);
+  });
+
+  it('INT line: while a compare-mode pin holds INT asserted, other changes are polled at the fallback rate', async () => {
+    const chip = sim.chip(BUS, 0x20);
+    const s = make(0x20, { pollInterval: 0 });
+    void s.driver.setInterruptOutput({ mirror: true, openDrain: true }); // staged: written by open
+    s.driver.configurePins({ mask: 0x0101, pullup: 0xffff, invert: 0xffff, interruptEnable: 0xffff });
+    s.driver.configurePins({ mask: 0x0001, interruptCompare: 1, interruptDefault: 0 });
+    const line = new sim.SimulatedIntLine({ busNumber: BUS, address: 0x20 });
+    const attachment = attachIntLine(s, line, { safetyPollMs: 60_000, fallbackPollMs: 20 });
+    const steps: InputStep[] = [];
+    s.on('input', (st) => steps.push(...st));
+    s.watchInputs();
+    s.start();
+    line.start();
+    try {
+      await waitFor(() => s.inputs !== undefined, 1000, 'baseline');
+      chip.setInput(1, 0); // pressed and held: INT stays asserted
+      await waitFor(() => steps.some((st) => st.changed & 0x0001), 1000, 'pin 1 by its edge');
+      assert.equal(s.interruptHeld, true);
+      const edges = attachment.edges;
+      chip.setInput(9, 0); // no edge can come: the line is already low
+      await waitFor(() => steps.some((st) => st.changed & 0x0100), 2000, 'pin 9, polled long before the 60 s safety poll');
+      assert.equal(attachment.edges, edges, 'found by polling, not by an edge');
+    } finally {
+      attachment.detach();
+      await line.stop();
+    }
   });
 
   it('verify notices a power cycle, restores the chip and warns', async () => {
