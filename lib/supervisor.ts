@@ -32,9 +32,10 @@ export interface SupervisorOptions {
   /** Longest retry delay. Default 30000. */
   retryMax?: number;
   /**
-   * Most service reads in a row while flags stay set. Default 1: one read is enough, because a change
-   * after it is latched again (a poll reads it next time; with the INT line it makes a new edge).
-   * More reads stop early when they repeat (a held pin in compare mode re-latches at once).
+   * Most service reads in a row while flags stay set. Default 1, enough when polling: a change after
+   * the read is latched again and the next poll reads it. With the INT line use more (8): the reads
+   * repeat until no flag is left, so a change during servicing is read even if its edge is hidden
+   * (an INT shared with another chip); they stop early when they repeat (a held compare-mode pin).
    */
   maxServiceLoops?: number;
 }

@@ -79,7 +79,10 @@ export default function (RED: NodeAPI) {
       }
       driver = new Mcp23017({ busNumber, address, backend, interruptOutput });
       const intLine = mode === 'intline';
-      supervisor = new ChipSupervisor(driver, { pollInterval: intLine ? 0 : pollInterval });
+      // With the INT line, each edge's service read is repeated until no flag is left (stopping when
+      // reads repeat: a held compare-mode pin), so a change landing during servicing is read at once
+      // even if its edge was hidden. Polling needs one read: whatever latches later, the next poll reads.
+      supervisor = new ChipSupervisor(driver, intLine ? { pollInterval: 0, maxServiceLoops: 8 } : { pollInterval });
       if (intLine) {
         const line = typeof config.intLine === 'string' && /^[A-Za-z0-9_.-]{1,32}$/.test(config.intLine) ? config.intLine : 'GPIO23';
         const settings = intLineSettings(interruptOutput);
