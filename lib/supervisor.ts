@@ -78,7 +78,11 @@ export class ChipSupervisor extends EventEmitter<SupervisorEvents> {
     this.onService = this.onService.bind(this);
     driver.on('service', this.onService);
     driver.on('offline', (error) => this.handleFailure(error));
-    driver.on('restored', (result) => this.emit('restored', result));
+    // Whoever ran the check (the timer below, or a caller of driver.verify()), a restore is logged.
+    driver.on('restored', (result) => {
+      this.emit('restored', result);
+      this.emit('warning', `${driver.label} lost its configuration (${result.mismatches.slice(0, 3).join('; ')}); restored it`);
+    });
   }
 
   get status(): SupervisorStatus {
@@ -216,10 +220,7 @@ export class ChipSupervisor extends EventEmitter<SupervisorEvents> {
       this.verifyTimer = undefined;
       try {
         const result = await this.driver.verify();
-        if (!result.ok) {
-          this.emit('warning', `${this.driver.label} lost its configuration (${result.mismatches.slice(0, 3).join('; ')}); restored it`);
-          await this.serviceNow();
-        }
+        if (!result.ok) await this.serviceNow(); // the warning came with the driver's 'restored'
       } catch {
         return; // offline: handled by handleFailure
       }

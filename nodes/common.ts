@@ -3,7 +3,7 @@
  * it, status helpers, and parsing of settings that arrive from the editor (edited numbers arrive as
  * strings, untouched defaults keep their type).
  */
-import type { Node, NodeAPI, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
 import type { InputStep, Mcp23017, ServiceResult, ChipSupervisor } from '../lib';
 import { ArgumentError, describe } from '../lib';
 
@@ -16,8 +16,11 @@ export interface ChipUser {
   onInput?(steps: InputStep[], result: ServiceResult): void;
   /** The chip came (back) online: a user may read its initial state now. */
   onOnline?(): void;
-  /** Another node claims some of this node's pins in the other direction (shown as a warning status). */
-  setConflict?(text: string): void;
+  /**
+   * Another node claims some of this node's pins in the other direction (shown as a warning status);
+   * undefined: that conflict is gone (the other node was removed).
+   */
+  setConflict?(text: string | undefined): void;
 }
 
 export type PinDirection = 'in' | 'out';
@@ -136,4 +139,12 @@ export function findChip(RED: NodeAPI, node: Node, id: unknown, type: 'iopi-in' 
     return undefined;
   }
   return chip;
+}
+
+/**
+ * For a node that cannot work (invalid settings, no chip config node): every message still ends in
+ * done(err) with the reason, so a Catch node sees it and no message vanishes silently.
+ */
+export function rejectInput(node: Node, text: string): void {
+  node.on('input', (_msg: NodeMessage, _send: (msg: NodeMessage) => void, done: (err?: Error) => void) => done(new Error(text)));
 }

@@ -171,9 +171,12 @@ export default function (RED: NodeAPI) {
 
     /** Conflicts already reported (node pairs), so each is warned once per deploy. */
     const conflicted = new Set<string>();
+    /** Users showing a conflict now. */
+    let inConflict = new Set<ChipUser>();
     const checkClaims = () => {
       // Pins claimed in both directions by different nodes: warn both, once per deploy.
       const list = [...claims.values()];
+      const now = new Set<ChipUser>();
       for (let i = 0; i < list.length; i++) {
         for (let j = i + 1; j < list.length; j++) {
           const a = list[i];
@@ -181,6 +184,7 @@ export default function (RED: NodeAPI) {
           if (a.direction === b.direction || a.user === b.user) continue;
           const overlap = a.mask & b.mask;
           if (!overlap) continue;
+          now.add(a.user).add(b.user);
           const pins = pinsOfMask(overlap).join(', ');
           for (const [one, other] of [[a, b], [b, a]] as const) {
             if (conflicted.has(one.user.node.id + '/' + other.user.node.id)) continue;
@@ -194,6 +198,9 @@ export default function (RED: NodeAPI) {
           }
         }
       }
+      // The other side is gone (removed by a "modified nodes" deploy): the warning status goes too.
+      for (const user of inConflict) if (!now.has(user) && users.get(user.node.id) === user) user.setConflict?.(undefined);
+      inConflict = now;
     };
 
     Object.defineProperties(node, {
@@ -214,6 +221,13 @@ export default function (RED: NodeAPI) {
         supervisor?.watchInputs();
       }
       user.chipStatus(status, online);
+      if (options.inputs && online && supervisor) {
+        // Restarted alone ("modified nodes" deploy) while the chip stays online: read the chip once the
+        // user has staged its pins (after its constructor), so it gets its baseline and initial state
+        // now, not at the next poll or INT edge (which would then be taken as the baseline).
+        const s = supervisor;
+        void Promise.resolve().then(() => s.serviceNow());
+      }
       if (supervisor && !started) {
         started = true;
         supervisor.start();
@@ -223,9 +237,12 @@ export default function (RED: NodeAPI) {
 
     node.deregister = (user: ChipUser, done?: () => void) => {
       users.delete(user.node.id);
+      // A node restarted alone comes back as a new instance with the same id: warn it again.
+      for (const key of [...conflicted]) if (key.split('/').includes(user.node.id)) conflicted.delete(key);
       claims.delete(user.node.id + '/in');
       claims.delete(user.node.id + '/out');
       if (inputUsers.delete(user.node.id)) supervisor?.unwatchInputs();
+      checkClaims();
       done?.();
     };
 

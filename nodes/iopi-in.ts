@@ -185,6 +185,15 @@ export default function (RED: NodeAPI) {
           }
           return;
         }
+        // Pins whose direction or polarity was just rewritten (by iopi-setup, say) read a new
+        // baseline: the tracker reports no change for them, so take their new level as known here.
+        const rebased = result.rebased & mask;
+        if (rebased) {
+          const current = result.current & 0xffff;
+          for (const pin of pinsOfMask(rebased)) debouncer.baseline(pin, (current >> (pin - 1)) & 1 ? 1 : 0);
+          if (lastSent !== undefined) lastSent = (lastSent & ~rebased) | (current & rebased);
+          if (latest !== undefined) latest = (latest & ~rebased) | (current & rebased);
+        }
         handleSteps(steps);
       },
     };

@@ -10,7 +10,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { I2cError, busToPort, maskOfPins, pinsOfMask, portMask, portToBus, type Port } from '../lib';
 import {
   MessageError, STATUS, booleanSetting, choiceSetting, numberSetting, ownProperty, pinListSetting,
-  findChip, type ChipUser,
+  findChip, rejectInput, type ChipUser,
 } from './common';
 
 export interface IopiOutDef extends NodeDef {
@@ -86,12 +86,17 @@ export default function (RED: NodeAPI) {
         msgTarget: booleanSetting(config.msgTarget, true),
       };
     } catch (err) {
-      node.error(RED._('iopi-out.errors.settings', { error: (err as Error).message }));
+      const text = RED._('iopi-out.errors.settings', { error: (err as Error).message });
+      node.error(text);
       node.status(STATUS.invalid);
+      rejectInput(node, text);
       return;
     }
     const chip = findChip(RED, node, config.chip, 'iopi-out');
-    if (!chip) return;
+    if (!chip) {
+      rejectInput(node, RED._('iopi-out.errors.nochip'));
+      return;
+    }
 
     let chipStatus: NodeStatus = chip.chipStatusValue;
     let conflict: string | undefined;
@@ -182,11 +187,14 @@ export default function (RED: NodeAPI) {
       if (kind === undefined) return own;
       if ((mask & settings.mask) !== mask) {
         const allowed = pinsOfMask(settings.mask);
-        throw new MessageError(
+        const err = new MessageError(
           kind === 'pin' || kind === 'pins' ? 'msg.pin' : kind === 'port' ? 'msg.port' : 'msg.topic',
           `within this node's pins (${allowed.length === 16 ? '1-16' : allowed.join(', ')})`,
           kind === 'pin' || kind === 'pins' ? pin ?? topic : kind === 'port' ? msgPort ?? topic : topic,
         );
+        // Typically a message from an iopi-in (which carries msg.pin, msg.port and a pin topic).
+        err.message += '; to write this node\'s own pins whatever the message says, untick "msg.pin / msg.port / msg.topic may choose the target"';
+        throw err;
       }
       return { kind, mask, port };
     };

@@ -8,7 +8,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { maskOfPins, pinMask, type InterruptOutputOptions, type PinSettings } from '../lib';
 import {
   MessageError, STATUS, booleanSetting, ownProperty,
-  findChip, type ChipUser,
+  findChip, rejectInput, type ChipUser,
 } from './common';
 
 export interface PinConfig {
@@ -103,8 +103,10 @@ export default function (RED: NodeAPI) {
     try {
       pins = parsePinConfig(config.pinConfig);
     } catch (err) {
-      node.error(RED._('iopi-setup.errors.settings', { error: (err as Error).message }));
+      const text = RED._('iopi-setup.errors.settings', { error: (err as Error).message });
+      node.error(text);
       node.status(STATUS.invalid);
+      rejectInput(node, text);
       return;
     }
     const setInt = booleanSetting(config.setInt, false);
@@ -115,18 +117,33 @@ export default function (RED: NodeAPI) {
     };
     const applyOnDeploy = booleanSetting(config.applyOnDeploy, true);
     const chip = findChip(RED, node, config.chip, 'iopi-setup');
-    if (!chip) return;
+    if (!chip) {
+      rejectInput(node, RED._('iopi-setup.errors.nochip'));
+      return;
+    }
     const driver = chip.driver;
     let chipStatus: NodeStatus = chip.chipStatusValue;
     let conflict: string | undefined;
     let applied = false;
     let closed = false;
+    let errorTimer: NodeJS.Timeout | undefined;
 
     const showStatus = () => {
-      if (closed) return;
+      if (closed || errorTimer) return;
       if (conflict) node.status(STATUS.conflict);
       else if (applied && chip.online) node.status({ fill: 'green', shape: 'dot', text: RED._('iopi-setup.status.applied') });
       else node.status(chipStatus);
+    };
+
+    /** A failed message shows for a few seconds, then the status before it comes back. */
+    const showError = () => {
+      if (closed) return;
+      node.status({ fill: 'red', shape: 'ring', text: RED._('iopi-setup.status.error') });
+      if (errorTimer) clearTimeout(errorTimer);
+      errorTimer = setTimeout(() => {
+        errorTimer = undefined;
+        showStatus();
+      }, 3000);
     };
 
     const user: ChipUser = {
@@ -225,15 +242,17 @@ export default function (RED: NodeAPI) {
         }
         pinSettings = toSettings(current);
       } catch (err) {
-        node.status({ fill: 'red', shape: 'ring', text: RED._('iopi-setup.status.error') });
+        showError();
         done(err as Error);
         return;
       }
       // The driver writes only what differs from its shadow; verify() then reads the chip back and
       // rewrites the whole configuration if something else changed it, so a message really re-applies.
-      apply(pinSettings, registerOverrides, int).then(() => driver?.verify()).then(
+      Promise.resolve().then(() => apply(pinSettings, registerOverrides, int)).then(() => driver?.verify()).then(
         () => {
           applied = true;
+          if (errorTimer) clearTimeout(errorTimer);
+          errorTimer = undefined;
           showStatus();
           const out = msg as NodeMessage & Record<string, unknown>;
           out.payload = registers();
@@ -241,7 +260,7 @@ export default function (RED: NodeAPI) {
           done();
         },
         (err: Error) => {
-          node.status({ fill: 'red', shape: 'ring', text: RED._('iopi-setup.status.error') });
+          showError();
           done(err);
         },
       );
@@ -249,6 +268,7 @@ export default function (RED: NodeAPI) {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
+      if (errorTimer) clearTimeout(errorTimer);
       chip.deregister(user, done);
     });
   }

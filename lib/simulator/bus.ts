@@ -18,6 +18,7 @@
 import type { BlockRead, BlockWrite, I2cBus } from '../i2c';
 import { ArgumentError } from '../pins';
 import { SimulatedChip } from './chip';
+import { clearFaults, decideFault, describeTransaction, type TransactionMethod } from './faults';
 
 const REGISTRY_KEY = Symbol.for('node-red-contrib-iopi.simulator');
 
@@ -74,9 +75,10 @@ export function remove(busNumber: number, address: number): boolean {
   return registry().chips.delete(key(busNumber, address));
 }
 
-/** Forgets every simulated chip on every bus. */
+/** Forgets every simulated chip on every bus, and every injected fault (./faults.ts). */
 export function reset(): void {
   registry().chips.clear();
+  clearFaults();
 }
 
 /** The chip answering at a place, if any. */
@@ -191,21 +193,21 @@ export class SimulatedBus implements I2cBus {
   }
 
   readByte(address: number, command: number): Promise<number> {
-    return this.call('smbus', address, () => checkCommand(command), (chip) => {
+    return this.call('smbus', { method: 'readByte', register: command }, address, () => checkCommand(command), (chip) => {
       chip.writeMessage([command]);
       return chip.readMessage(1)[0];
     });
   }
 
   writeByte(address: number, command: number, byte: number): Promise<void> {
-    return this.call('smbus', address, () => { checkCommand(command); checkByte(byte); }, (chip) => {
+    return this.call('smbus', { method: 'writeByte', register: command }, address, () => { checkCommand(command); checkByte(byte); }, (chip) => {
       chip.writeMessage([command, byte]);
     });
   }
 
   /** SMBus words are low byte first (note §3): the byte at `command`, then the next one is the high byte. */
   readWord(address: number, command: number): Promise<number> {
-    return this.call('smbus', address, () => checkCommand(command), (chip) => {
+    return this.call('smbus', { method: 'readWord', register: command }, address, () => checkCommand(command), (chip) => {
       chip.writeMessage([command]);
       const data = chip.readMessage(2);
       return data[0] | (data[1] << 8);
@@ -213,14 +215,14 @@ export class SimulatedBus implements I2cBus {
   }
 
   writeWord(address: number, command: number, word: number): Promise<void> {
-    return this.call('smbus', address, () => { checkCommand(command); checkWord(word); }, (chip) => {
+    return this.call('smbus', { method: 'writeWord', register: command }, address, () => { checkCommand(command); checkWord(word); }, (chip) => {
       chip.writeMessage([command, word & 0xff, word >> 8]);
     });
   }
 
   readI2cBlock(address: number, command: number, length: number, buffer: Buffer): Promise<BlockRead> {
     return this.call(
-      'smbus', address,
+      'smbus', { method: 'readI2cBlock', register: command }, address,
       () => { checkCommand(command); checkBufferAndLength(length, buffer, SMBUS_BLOCK_MAX); },
       (chip) => {
         chip.writeMessage([command]);
@@ -232,7 +234,7 @@ export class SimulatedBus implements I2cBus {
 
   writeI2cBlock(address: number, command: number, length: number, buffer: Buffer): Promise<BlockWrite> {
     return this.call(
-      'smbus', address,
+      'smbus', { method: 'writeI2cBlock', register: command }, address,
       () => { checkCommand(command); checkBufferAndLength(length, buffer, SMBUS_BLOCK_MAX); },
       (chip) => {
         chip.writeMessage([command, ...buffer.subarray(0, length)]);
@@ -244,7 +246,7 @@ export class SimulatedBus implements I2cBus {
   /** One plain I2C read message from the chip's current pointer (i2c-bus: fs.read on the fd). */
   i2cRead(address: number, length: number, buffer: Buffer): Promise<BlockRead> {
     return this.call(
-      'read', address, () => checkBufferAndLength(length, buffer),
+      'read', { method: 'i2cRead' }, address, () => checkBufferAndLength(length, buffer),
       (chip) => {
         const count = Math.min(length, I2C_DEV_MAX_MESSAGE);
         chip.readMessage(count).copy(buffer, 0);
@@ -257,7 +259,7 @@ export class SimulatedBus implements I2cBus {
 
   /** One plain I2C write message (i2c-bus: fs.write on the fd); the first byte sets the pointer. */
   i2cWrite(address: number, length: number, buffer: Buffer): Promise<BlockWrite> {
-    return this.call('write', address, () => checkBufferAndLength(length, buffer), (chip) => {
+    return this.call('write', { method: 'i2cWrite' }, address, () => checkBufferAndLength(length, buffer), (chip) => {
       const count = Math.min(length, I2C_DEV_MAX_MESSAGE);
       chip.writeMessage(buffer.subarray(0, count));
       return { bytesWritten: count, buffer };
@@ -266,19 +268,19 @@ export class SimulatedBus implements I2cBus {
 
   /** SMBus receive byte: one 1-byte read message from the current pointer. */
   receiveByte(address: number): Promise<number> {
-    return this.call('smbus', address, () => undefined, (chip) => chip.readMessage(1)[0]);
+    return this.call('smbus', { method: 'receiveByte' }, address, () => undefined, (chip) => chip.readMessage(1)[0]);
   }
 
   /** SMBus send byte: one 1-byte write message, which only sets the pointer. */
   sendByte(address: number, byte: number): Promise<void> {
-    return this.call('smbus', address, () => checkByte(byte), (chip) => {
+    return this.call('smbus', { method: 'sendByte' }, address, () => checkByte(byte), (chip) => {
       chip.writeMessage([byte]);
     });
   }
 
   /** SMBus quick command: a message with no data (read or write by `bit`); it only probes for an ACK. */
   writeQuick(address: number, bit: number): Promise<void> {
-    return this.call('smbus', address, () => checkBit(bit), (chip) => {
+    return this.call('smbus', { method: 'writeQuick' }, address, () => checkBit(bit), (chip) => {
       if (bit === 0) chip.writeMessage([]);
       else chip.readMessage(0);
     });
@@ -333,7 +335,8 @@ export class SimulatedBus implements I2cBus {
    * `noTransfer`, if given, is the result of a call that never reaches the bus (no ACK needed).
    */
   private call<T>(
-    kind: CallKind, address: number, validate: () => void, op: (chip: SimulatedChip) => T, noTransfer?: () => T,
+    kind: CallKind, what: { method: TransactionMethod; register?: number }, address: number, validate: () => void,
+    op: (chip: SimulatedChip) => T, noTransfer?: () => T,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       checkAddress(address);
@@ -344,8 +347,21 @@ export class SimulatedBus implements I2cBus {
         if (closed) return reject(badFileDescriptor(kind === 'smbus' ? undefined : kind));
         if (noTransfer) return resolve(noTransfer());
         const target = lookup(this.busNumber, address);
-        if (!target) {
+        // Injected faults (./faults.ts): an unplugged address NACKs like an empty one; an error fault
+        // fails the transaction, after letting it act on the chip if it asks for that.
+        const fault = target ? decideFault(describeTransaction(this.busNumber, address, what.method, what.register)) : undefined;
+        if (!target || fault?.kind === 'absent') {
           return reject(kind === 'smbus' ? smbusRemoteIoError() : fsError('EREMOTEIO', 121, 'remote I/O error', kind));
+        }
+        if (fault) {
+          if (fault.reachesChip) {
+            try {
+              target.transaction(() => op(target));
+            } catch {
+              /* the injected error is what the caller gets */
+            }
+          }
+          return reject(fault.error);
         }
         try {
           // One transaction: the messages of a combined SMBus transfer emit at most one 'change'.

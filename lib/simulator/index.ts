@@ -6,6 +6,9 @@
  * - `chip(busNumber, address)` gives the {@link SimulatedChip} at that place (created at power-on on
  *   first use): drive its pins with `setInput`, watch `pinLevel`, `interruptOutput` and `register`,
  *   listen for `'change'`. `remove` unplugs one chip, `reset` all of them.
+ * - Fault injection (./faults.ts): `unplug`/`plugIn` (a chip that disappears and returns, with its
+ *   state or at power-on), `injectFault`/`failNth` (EIO, timeout or NACK on chosen transactions),
+ *   `SimulatedChip.powerCycle()` (a power glitch), `clearFaults`.
  * - `simulatorBackend` plugs the simulator into the driver and the nodes wherever they take a
  *   {@link Backend}.
  *
@@ -17,6 +20,10 @@ import { openPromisified } from './bus';
 export { chip, remove, reset, openPromisified } from './bus';
 export type { SimulatedBus } from './bus';
 export { SimulatedChip } from './chip';
+export {
+  unplug, plugIn, isUnplugged, injectFault, failNth, clearFaults, activeFaults,
+  type Fault, type FaultOptions, type FaultError, type Transaction, type TransactionMethod, type UnplugOptions,
+} from './faults';
 export { SimulatedIntLine, type SimulatedIntLineOptions } from './int-line';
 export type {
   DriveLevel, InterruptOutputState, InterruptPinName, MessageData, PinLevel, SimulatedChipEvents,

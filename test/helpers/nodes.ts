@@ -65,6 +65,11 @@ const COMPLETE = 'complete1';
  * node for the given scope (→ helper "completes") and a helper node "out" are added.
  */
 export async function load(nodes: FlowNode[], options: { completeScope?: string[] } = {}): Promise<void> {
+  await helper.load([chipModule, inModule, outModule, setupModule, coreNode('common/25-catch.js'), coreNode('common/24-complete.js')], flowOf(nodes, options));
+}
+
+/** The flow {@link load} deploys (for a later `helper.setFlows(flowOf(...), 'nodes')`: a modified-nodes deploy). */
+export function flowOf(nodes: FlowNode[], options: { completeScope?: string[] } = {}): FlowNode[] {
   const flow: FlowNode[] = [{ id: TAB, type: 'tab', label: 'test' }];
   for (const n of nodes) {
     if (n.type === 'iopi-chip') flow.push({ ...n });
@@ -77,7 +82,7 @@ export async function load(nodes: FlowNode[], options: { completeScope?: string[
     flow.push({ id: COMPLETE, type: 'complete', z: TAB, scope: options.completeScope, uncaught: false, wires: [['completes']] });
     flow.push({ id: 'completes', type: 'helper', z: TAB });
   }
-  await helper.load([chipModule, inModule, outModule, setupModule, coreNode('common/25-catch.js'), coreNode('common/24-complete.js')], flow);
+  return flow;
 }
 
 /** Messages arriving at a helper node, recorded from now on. */

@@ -1,0 +1,168 @@
+/**
+ * Reliability (issue 8), device faults in a deployed flow (node-red-node-test-helper, simulated chip,
+ * faults from lib/simulator/faults.ts):
+ * - a chip absent at deploy: red status, a log line naming bus, address and error, retries with
+ *   growing delays, recovery by itself, then configuration and pending outputs applied;
+ * - a chip vanishing mid-run: status within one service interval, writes meanwhile fail through
+ *   done(err) (Catch node) and the latest desired state is applied after recovery;
+ * - a power glitch: noticed by the next verify (every 5 s), configuration and outputs restored, a
+ *   log line says so.
+ */
+/* eslint-disable @typescript-eslint/no-explicit-any */
+import assert from 'node:assert/strict';
+import {
+  BANK0, chipNode, collect, helper, inNode, lastStatus, load, logs, online, outNode, pinEntry, setupNode,
+  sim, sleep, statuses, useNodeHelper, waitFor,
+} from './helpers/nodes';
+
+/** Configuration registers (0x00-0x0D) and OLAT (0x14-0x15) of the simulated chip. */
+function configRegisters(address = 0x20): number[] {
+  const c = sim.chip(1, address);
+  return [...Array.from({ length: 14 }, (_, i) => c.register(i)), c.register(BANK0.OLATA), c.register(BANK0.OLATB)];
+}
+
+/** A flow with every node type on chip1: in on pin 3, outs on pins 1 and 2, setup making pins 9-10 inputs with pull-ups. */
+function flow(pollInterval: number) {
+  const pinConfig = Array.from({ length: 16 }, (_, i) => (i === 8 || i === 9 ? pinEntry({ use: true, dir: 'in', pullup: true }) : pinEntry()));
+  return [
+    chipNode({ pollInterval }),
+    inNode({ pins: [3], wires: [['events']] }),
+    outNode({ id: 'out1', pins: [1], initial: '1' }),
+    outNode({ id: 'out2', pins: [2] }),
+    setupNode({ pinConfig }),
+    { id: 'events', type: 'helper' },
+  ];
+}
+
+/** Sends `msg` to an out node and waits for its done() or done(err); returns which. */
+async function deliver(id: string, msg: Record<string, unknown>, completes: any[], errors: any[]): Promise<'ok' | 'error'> {
+  const c = completes.length;
+  const e = errors.length;
+  helper.getNode(id).receive(msg);
+  await waitFor(() => completes.length > c || errors.length > e, 3000, `done for ${JSON.stringify(msg)}`);
+  return errors.length > e ? 'error' : 'ok';
+}
+
+describe('reliability: device faults in a deployed flow', function () {
+  this.timeout(30000);
+  useNodeHelper();
+
+  it('chip absent at deploy: red status, log line with bus/address/error, retries with backoff, recovers by itself and applies configuration and pending outputs', async () => {
+    sim.chip(1, 0x20);
+    sim.unplug(1, 0x20); // the board is there but does not answer (e.g. SDA not connected)
+    await load(flow(20), { completeScope: ['out1', 'out2'] });
+    const chip = helper.getNode('chip1');
+    const retries: number[] = [];
+    chip.supervisor.on('status', (s: any) => { if (s.state === 'offline') retries.push(s.retryInMs); });
+    const completes = collect('completes');
+    const errors = collect('errors');
+
+    await waitFor(() => lastStatus('out1')?.text === 'iopi-chip.status.nodevice', 2000, 'nodevice status');
+    for (const id of ['in1', 'out1', 'out2', 'setup1']) {
+      assert.equal(lastStatus(id).text, 'iopi-chip.status.nodevice', id);
+      assert.equal(lastStatus(id).fill, 'red', id);
+    }
+    const warn = logs('warn').filter((l) => l.id === 'chip1');
+    assert.ok(warn.some((l) => l.msg.includes('no device at 0x20 on /dev/i2c-1') && /Remote I\/O error/.test(l.msg)), JSON.stringify(warn));
+
+    // Writes while absent: each ends in done(err) that says the latest value will be written.
+    assert.equal(await deliver('out2', { payload: true }, completes, errors), 'error');
+    assert.equal(await deliver('out1', { payload: false }, completes, errors), 'error');
+    const err = errors[errors.length - 1].error;
+    assert.match(err.message, /no device at 0x20 on \/dev\/i2c-1/);
+    assert.match(err.message, /latest value is written when the chip answers again/);
+
+    // Retries: the delay doubles (500, 1000, 2000 ms...; capped at 30 s, see reliability-faults).
+    await waitFor(() => retries.length >= 2, 3000, 'two retries');
+    for (let i = 1; i < retries.length; i++) assert.equal(retries[i], Math.min(retries[i - 1] * 2, 30000), `delays ${retries}`);
+    assert.equal(warn.length, 1, 'the same failure is logged once, not at every retry');
+    assert.equal(sim.chip(1, 0x20).register(BANK0.IODIRA), 0xff, 'nothing was written');
+
+    sim.plugIn(1, 0x20);
+    await waitFor(() => chip.online === true, 5000, 'recovered by itself');
+    await sleep(50);
+    const c = sim.chip(1, 0x20);
+    assert.equal(lastStatus('in1').text, 'iopi-chip.status.simulated');
+    assert.equal(c.register(BANK0.IODIRA) & 0b111, 0b100, 'pins 1, 2 outputs, pin 3 input');
+    assert.equal(c.register(BANK0.GPPUB) & 0b11, 0b11, 'setup node: pull-ups on pins 9, 10');
+    assert.equal(c.register(BANK0.GPINTENA) & 0b100, 0b100, 'in node: interrupt on pin 3');
+    assert.equal(c.pinLevel(1), 0, 'pending output of out1 (latest: off) applied');
+    assert.equal(c.pinLevel(2), 1, 'pending output of out2 applied');
+    // and it works normally again
+    assert.equal(await deliver('out1', { payload: true }, completes, errors), 'ok');
+    assert.equal(c.pinLevel(1), 1);
+  });
+
+  for (const keepState of [true, false]) {
+    it(`chip vanishing mid-run (${keepState ? 'data wire: state kept' : 'power wire: back at power-on'}): status within one service interval, writes meanwhile fail through done(err), latest state applied after recovery`, async () => {
+      const pollInterval = 100;
+      await load(flow(pollInterval), { completeScope: ['out1', 'out2'] });
+      const chip = await online();
+      const completes = collect('completes');
+      const errors = collect('errors');
+      const events = collect('events');
+      assert.equal(await deliver('out2', { payload: true }, completes, errors), 'ok');
+      const before = configRegisters();
+
+      const t0 = Date.now();
+      sim.unplug(1, 0x20, { keepState });
+      await waitFor(() => lastStatus('out1')?.text === 'iopi-chip.status.nodevice', 2 * pollInterval + 200, 'nodevice');
+      const elapsed = Date.now() - t0;
+      assert.ok(elapsed <= pollInterval + 100, `status after ${elapsed} ms (service interval ${pollInterval} ms)`);
+      assert.equal(lastStatus('in1').text, 'iopi-chip.status.nodevice');
+      assert.equal(chip.online, false);
+
+      // Every write meanwhile is answered: done(err) naming the chip and what happens next.
+      const sent: [string, boolean][] = [['out1', false], ['out2', false], ['out1', true], ['out2', true], ['out2', false]];
+      for (const [id, payload] of sent) assert.equal(await deliver(id, { payload }, completes, errors), 'error');
+      assert.equal(completes.length + errors.length, 1 + sent.length, 'no message without done');
+      for (const e of errors) {
+        assert.match(e.error.message, /0x20 on \/dev\/i2c-1/);
+        assert.match(e.error.message, /latest value is written when the chip answers again/);
+        assert.ok(['out1', 'out2'].includes(e.error.source.id));
+      }
+      // A press during the outage.
+      sim.chip(1, 0x20).setInput(3, 0);
+
+      sim.plugIn(1, 0x20);
+      await waitFor(() => chip.online === true, 3000, 'back online');
+      await sleep(pollInterval + 50);
+      const c = sim.chip(1, 0x20);
+      assert.equal(c.pinLevel(1), 1, 'latest desired state of out1');
+      assert.equal(c.pinLevel(2), 0, 'latest desired state of out2');
+      const after = configRegisters();
+      assert.deepEqual(after.slice(0, 14), before.slice(0, 14), 'configuration as before the outage');
+      assert.ok(events.some((m) => m.pin === 3 && m.payload === true), 'the press during the outage is reported after recovery');
+      assert.equal(lastStatus('out1').text, 'iopi-chip.status.simulated');
+    });
+  }
+
+  it('power glitch: noticed by the next verify (5 s), configuration and last outputs restored, a log line says so', async function () {
+    this.timeout(15000);
+    await load(flow(20), { completeScope: ['out1', 'out2'] });
+    const chip = await online();
+    const completes = collect('completes');
+    const errors = collect('errors');
+    assert.equal(await deliver('out2', { payload: true }, completes, errors), 'ok');
+    assert.equal(await deliver('out1', { payload: false }, completes, errors), 'ok');
+    const before = configRegisters();
+    const c = sim.chip(1, 0x20);
+    assert.equal(c.pinLevel(2), 1);
+
+    const t0 = Date.now();
+    c.powerCycle();
+    assert.equal(c.register(BANK0.IODIRA), 0xff, 'back at power-on');
+    await waitFor(() => logs('warn').some((l) => l.id === 'chip1' && /lost its configuration/.test(l.msg)), 6500, 'restore log line');
+    const elapsed = Date.now() - t0;
+    assert.ok(elapsed <= 5500, `noticed after ${elapsed} ms (verify interval 5000 ms)`);
+    await sleep(20);
+    assert.deepEqual(configRegisters(), before, 'configuration and outputs restored');
+    assert.equal(c.pinLevel(1), 0);
+    assert.equal(c.pinLevel(2), 1);
+    const line = logs('warn').find((l) => /lost its configuration/.test(l.msg))!;
+    assert.match(line.msg, /0x20 on \/dev\/i2c-1/);
+    assert.match(line.msg, /restored/);
+    assert.equal(chip.online, true, 'a glitch is not an outage');
+    assert.ok(!statuses('out1').some((s) => s.fill === 'red'), 'no red status for a restored glitch');
+  });
+});
