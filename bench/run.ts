@@ -14,6 +14,9 @@ import os from 'node:os';
 import { nodeRedDir, nodeRedPath, nodeRedVersion, requireFromProject } from '../test/helpers/red';
 import * as sim from '../lib/simulator';
 import baselineModule, { setBaselineBackend } from './baseline';
+import { Mcp23017 } from '../lib';
+import { ChipSupervisor } from '../lib/supervisor';
+import { trackChip } from '../nodes/iopi-admin';
 import { BITS, nowNs, preciseSleep, wiredBackend, type WireTransaction } from './wire-time';
 
 const chipModule = require('../nodes/iopi-chip').default;
@@ -286,6 +289,61 @@ async function outputRun(kind: 'ours' | 'baseline', bus: number, clockHz: number
 
 // ------------------------------------------------------------------------------------------------
 
+/**
+ * The editor's live pin view: time from a simulated pin change to the state being published on the
+ * comms topic the "IO Pi" sidebar listens to (iopi/chip/<id>), with the new level. `viaBus`: the chip
+ * is watched as a real one (its levels come from the 50 ms polling service reads); otherwise as a
+ * simulated one (the sidebar reads the simulator itself).
+ */
+async function editorPushRun(bus: number, viaBus: boolean, events: number): Promise<number[]> {
+  const chip = sim.chip(bus, ADDRESS);
+  const driver = new Mcp23017({ busNumber: bus, address: ADDRESS, backend: sim.simulatorBackend });
+  const supervisor = new ChipSupervisor(driver, { pollInterval: 50 });
+  let waiting: { level: 0 | 1; t0: number; resolve: (ms: number) => void } | undefined;
+  const RED = {
+    comms: {
+      publish(_topic: string, data: any) {
+        const level = data?.pins?.[0]?.level;
+        if (waiting && level === waiting.level) {
+          const w = waiting;
+          waiting = undefined;
+          w.resolve((nowNs() - w.t0) / 1e6);
+        }
+      },
+    },
+  } as any;
+  const node = { id: `push${bus}`, name: 'bench', warn: () => undefined } as any;
+  supervisor.watchInputs();
+  supervisor.start();
+  await driver.configurePins({ mask: 0x0001, pullup: 0x0001 });
+  await sleep(200);
+  const view = trackChip(RED, {
+    node, busNumber: bus, address: ADDRESS, simulated: !viaBus, driver, supervisor,
+    status: () => ({ fill: 'green', shape: 'dot', text: 'iopi-chip.status.online' }), online: () => true,
+  });
+  await sleep(200);
+  const samples: number[] = [];
+  let level: 0 | 1 = 1;
+  for (let i = 0; i < events + 5; i++) {
+    await sleep(uniform(60, 160));
+    level = level ? 0 : 1;
+    const ms = await new Promise<number>((resolve) => {
+      const wait = { level, t0: nowNs(), resolve: (value: number) => { clearTimeout(timer); resolve(value); } };
+      const timer = setTimeout(() => {
+        if (waiting === wait) waiting = undefined;
+        resolve(NaN); // counted as missed
+      }, 2000);
+      waiting = wait;
+      chip.setInput(1, level);
+    });
+    if (i >= 5) samples.push(ms);
+  }
+  view.stop();
+  await supervisor.stop();
+  await driver.close();
+  return samples;
+}
+
 function machine() {
   let cpuModel = os.cpus()[0]?.model ?? 'unknown';
   try {
@@ -391,6 +449,15 @@ async function main() {
   const out100B = await outputRun('baseline', 72, KHZ100, baseCount);
   const out400B = await outputRun('baseline', 73, KHZ400, baseCount);
 
+  // --- Phase 5: the editor's live pin view ---
+  progress('editor push latency (about 6 s)');
+  const pushEvents = QUICK ? 15 : 40;
+  const [pushSim, pushBus] = await Promise.all([editorPushRun(80, false, pushEvents), editorPushRun(81, true, pushEvents)]);
+  const pushSummary = (v: number[]) => {
+    const ok = v.filter((x) => Number.isFinite(x));
+    return { p50: round(percentile(ok, 50), 2), p99: round(percentile(ok, 99), 2), max: round(Math.max(...ok), 2), missed: v.length - ok.length };
+  };
+
   // --- Clean up ---
   hooks.remove('*.iopibench');
   (sim.simulatorBackend as { open: typeof originalOpen }).open = originalOpen;
@@ -413,6 +480,7 @@ async function main() {
     idle_bus_utilisation_pct: utilisation(idle),
     output_bytes_per_msg: out100.bytesPerMsg,
     output_final_state_ok: out100.finalStateOk && out400.finalStateOk,
+    editor_push_ms: { simulated: pushSummary(pushSim), poll_50ms: pushSummary(pushBus) },
     at_400khz: {
       latency_ms: { int_line: summary(int400) },
       event_transactions: { int_line: perEvent(int400) },
@@ -446,6 +514,7 @@ async function main() {
       idle: `${idleWindowS} s window, one chip per bus, no input changes; utilisation = bits/s / clock`,
       short_press: `${pulses} pulses per width at random phases against a 200 ms poll (each pulse has its own poll period); fraction of presses and releases reported`,
       output: `${oursCount} (ours) / ${baseCount} (baseline) pin writes to pins 1-8 of port 0, set mode, one per event-loop turn from a source node, three bursts after a warm-up burst of a tenth of that; rate = median over the bursts of messages / (first send to last done()), transactions and bytes over all three`,
+      editor_push: `${pushEvents} pin changes 60-160 ms apart, to the publish on iopi/chip/<id> (the IO Pi sidebar's topic) with the new level; simulated: the sidebar reads the simulated chip; poll_50ms: a chip watched like a real one, levels from 50 ms polling`,
       harness: 'node-red-node-test-helper with its sinon spies removed after load',
     },
     machine: machine(),
@@ -496,6 +565,10 @@ function table(r: any): string {
   row('  transactions/message, 100 kHz', r.output_transactions_per_msg, b.output_transactions_per_msg, 4);
   row('  transactions/message, 400 kHz', r.at_400khz.output_transactions_per_msg, b.at_400khz.output_transactions_per_msg, 4);
   row('  final outputs as sent', r.output_final_state_ok ? 'yes' : 'NO', b.output_final_state_ok ? 'yes' : 'NO');
+  section('Editor live pin view: change to push (ms), p50 / p99 / max');
+  const push = (x: any) => `${fmt(x.p50)} / ${fmt(x.p99)} / ${fmt(x.max)}${x.missed ? ` (${x.missed} missed)` : ''}`;
+  row('  simulated chip', push(r.editor_push_ms.simulated), null);
+  row('  chip polled every 50 ms', push(r.editor_push_ms.poll_50ms), null);
 
   const head = ['', 'ours', 'baseline', 'ours/baseline'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => String(x[i] ?? '').length)));

@@ -15,6 +15,7 @@ import {
 import { IntLineWatcher, intLineSettings, type IntLineStatus } from '../lib/int-line';
 import { attachIntLine, type IntLineAttachment } from '../lib/int-line-service';
 import * as simulator from '../lib/simulator';
+import { registerAdmin, trackChip } from './iopi-admin';
 import {
   STATUS, booleanSetting, choiceSetting, hexAddress, numberSetting,
   type ChipConfigNode, type ChipUser, type PinDirection,
@@ -42,6 +43,7 @@ interface Claim {
 const OUTPUT_ONLY_PINS = 0x8080;
 
 export default function (RED: NodeAPI) {
+  registerAdmin(RED); // GET iopi/chips, POST iopi/chips/:id/pins/:pin, GET iopi/scan; pushes on iopi/chip/<id>
   function IopiChipNode(this: ChipConfigNode & Node, config: IopiChipDef) {
     RED.nodes.createNode(this, config);
     const node = this as ChipConfigNode & Node & Record<string, unknown>;
@@ -136,7 +138,9 @@ export default function (RED: NodeAPI) {
       }
     };
 
+    let editorView: ReturnType<typeof trackChip> | undefined;
     const fanOut = () => {
+      editorView?.changed();
       for (const user of users.values()) {
         try {
           user.chipStatus(status, online);
@@ -168,6 +172,11 @@ export default function (RED: NodeAPI) {
         }
       });
     }
+
+    // The editor's "IO Pi" sidebar and endpoints see this chip until it closes.
+    editorView = trackChip(RED, {
+      node, busNumber, address, simulated, driver, supervisor, status: () => status, online: () => online,
+    });
 
     /** Conflicts already reported (node pairs), so each is warned once per deploy. */
     const conflicted = new Set<string>();
@@ -257,6 +266,7 @@ export default function (RED: NodeAPI) {
     };
 
     node.on('close', (_removed: boolean, done: () => void) => {
+      editorView?.stop();
       const stopping: Promise<unknown>[] = [];
       attachment?.detach();
       if (watcher) stopping.push(watcher.stop());
