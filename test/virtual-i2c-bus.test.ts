@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startVirtualI2c, type VirtualI2c } from '../lib/virtual';
+import { projectRoot } from './helpers/red';
 import { i2cBusDir, i2cBusMissing, parseDump, requireOrSkip, runWith, shimMissing, tempScript } from './virtual-support';
 
 /** The client: runs one scenario with i2c-bus and prints its results as JSON. */
@@ -121,6 +122,25 @@ const scenarios = {
   },
 };
 
+// The editor's Scan button: lib/scan with the real i2c-bus backend (lib/i2c.ts requires 'i2c-bus').
+scenarios.arm = async () => {
+  const bus = await i2c.openPromisified(1);
+  await bus.writeByte(0x20, 0x00, 0xff); // IODIRA: inputs (the api scenario made them outputs)
+  await bus.writeByte(0x20, 0x0c, 0x01); // GPPUA: pin 1 pulled up
+  await bus.writeByte(0x20, 0x04, 0x01); // GPINTENA: interrupt on change of pin 1
+  await bus.readByte(0x20, 0x12);        // GPIOA: nothing pending
+  await bus.close();
+  return {};
+};
+scenarios.scan = async () => {
+  const { scanBus } = require(process.env.IOPI_LIB_DIR + '/scan');
+  const { i2cBusBackend } = require(process.env.IOPI_LIB_DIR + '/i2c');
+  const found = await scanBus(i2cBusBackend(), 1);
+  let missing;
+  try { await scanBus(i2cBusBackend(), 9); } catch (e) { missing = { name: e.name, code: e.code, message: e.message }; }
+  return { found, missing };
+};
+
 scenarios[scenario]().then(
   (out) => { process.stdout.write(JSON.stringify(out)); process.exit(0); },
   (e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); },
@@ -144,7 +164,10 @@ describe('virtual IO Pi: the real i2c-bus addon', function () {
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async function client(scenario: string): Promise<any> {
-    const env: Record<string, string> = { ...v.env, I2C_BUS_DIR: i2cBusDir() };
+    const env: Record<string, string> = {
+      ...v.env, I2C_BUS_DIR: i2cBusDir(), IOPI_LIB_DIR: path.resolve(__dirname, '..', 'lib'),
+      NODE_PATH: [path.join(projectRoot(), 'node_modules'), process.env.NODE_PATH].filter(Boolean).join(path.delimiter),
+    };
     const r = await runWith(env, process.execPath, [script, scenario]);
     assert.equal(r.status, 0, `client ${scenario} failed: ${r.stderr}`);
     return JSON.parse(r.stdout);
@@ -183,6 +206,21 @@ describe('virtual IO Pi: the real i2c-bus addon', function () {
     assert.deepEqual([d21[0x06], d21[0x07]], [0xaa, 0x55], 'chip 0x21 DEFVAL');
     assert.deepEqual([d21[0x0c], d21[0x0d]], [0xf0, 0x0f], 'chip 0x21 GPPU');
     assert.deepEqual([d21[0x14], d21[0x15]], [0x34, 0x12], 'chip 0x21 OLAT');
+  });
+
+  it('the Scan button\'s scan (lib/scan, real backend) finds 0x20 and 0x21 and leaves their interrupts alone; a missing bus is named', async () => {
+    await client('arm');
+    await v.control('set 1 0x20 1 0'); // a press: INTFA bit 0 set, INTCAPA captured, INT asserted
+    const before20 = await dump(0x20);
+    assert.equal(before20[0x0e], 0x01, 'an interrupt is pending before the scan');
+    const out = await client('scan');
+    assert.deepEqual(out.found, { busNumber: 1, addresses: [0x20, 0x21] });
+    assert.deepEqual(await dump(0x20), before20, 'a probe is a side-effect-free read: the interrupt is still pending');
+    assert.equal(out.missing?.name, 'ScanError');
+    assert.equal(out.missing?.code, 'ENOENT');
+    assert.match(out.missing?.message, /no I2C bus \/dev\/i2c-9/);
+    await v.control('set 1 0x20 1 float');
+    await client('arm'); // reads GPIOA: clears the interrupt again
   });
 
   it('absent address: errno 121 for SMBus calls, EREMOTEIO for i2cRead/i2cWrite; missing bus: ENOENT', async () => {
