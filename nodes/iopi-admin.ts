@@ -219,12 +219,13 @@ export function trackChip(RED: NodeAPI, source: TrackedChipSource): { changed():
     t.changed();
   };
   const onChange = () => t.changed();
-  source.driver?.on('service', onService);
-  source.driver?.on('outputs', onChange);
-  source.driver?.on('online', onChange);
-  source.driver?.on('offline', onChange);
-  source.supervisor?.on('status', onChange);
-  t.sim?.on('change', onChange);
+  // Everything that can change what the editor shows; removed again in stop().
+  type Emitter = { on(event: string, fn: (...args: never[]) => void): unknown; off(event: string, fn: (...args: never[]) => void): unknown };
+  const listeners: [Emitter | undefined, string, (...args: never[]) => void][] = [
+    [source.driver, 'service', onService], [source.driver, 'outputs', onChange], [source.driver, 'online', onChange],
+    [source.driver, 'offline', onChange], [source.supervisor, 'status', onChange], [t.sim, 'change', onChange],
+  ];
+  for (const [emitter, event, fn] of listeners) emitter?.on(event, fn);
   tracked.set(id, t);
   t.changed();
 
@@ -233,12 +234,7 @@ export function trackChip(RED: NodeAPI, source: TrackedChipSource): { changed():
     stopped = true;
     if (timer) clearTimeout(timer);
     timer = undefined;
-    source.driver?.off('service', onService);
-    source.driver?.off('outputs', onChange);
-    source.driver?.off('online', onChange);
-    source.driver?.off('offline', onChange);
-    source.supervisor?.off('status', onChange);
-    t.sim?.off('change', onChange);
+    for (const [emitter, event, fn] of listeners) emitter?.off(event, fn);
     if (tracked.get(id) === t) {
       tracked.delete(id);
       try {
