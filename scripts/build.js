@@ -30,7 +30,6 @@ for (const file of fs.readdirSync(path.join(root, 'nodes'))) {
 }
 copy(path.join(root, 'nodes', 'locales'), path.join(nodesOut, 'locales'));
 copy(path.join(root, 'icons'), path.join(nodesOut, 'icons'));
-copy(path.join(root, 'nodes', 'resources'), path.join(nodesOut, 'resources'));
 
 if (failed) {
   console.error('build: TypeScript reported errors (see above)');

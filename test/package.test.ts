@@ -50,6 +50,12 @@ describe('package', () => {
       assert.ok(fs.existsSync(path.join(dir, 'locales', 'en-US', `${type}.html`)), `${type} help`);
       const html = fs.readFileSync(path.join(dir, `${type}.html`), 'utf8');
       assert.match(html, new RegExp(`RED\\.nodes\\.registerType\\(\\s*['"]${type}['"]`), 'a literal registerType');
+      // The shared editor helpers come from the module's resources/ folder, which Node-RED serves
+      // (resources/<module>/...), loaded before the node's own script.
+      const src = /<script src="resources\/node-red-contrib-iopi\/([^"]+)"><\/script>/.exec(html);
+      assert.ok(src && html.indexOf(src[0]) < html.indexOf('registerType'), `${type}.html loads the editor helpers first`);
+      assert.ok(fs.existsSync(path.join(root, 'resources', src[1])), `resources/${src[1]}`);
+      assert.ok(pkg.files.includes('resources'), 'resources/ is published');
       if (/category:\s*['"]config['"]/.test(html)) continue; // config nodes have no icon
       const icon = /icon:\s*['"]([^'"]+)['"]/.exec(html)?.[1];
       assert.ok(icon && fs.existsSync(path.join(dir, 'icons', icon)), `${type} icon ${icon} in ${dir}/icons`);
