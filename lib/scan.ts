@@ -8,9 +8,15 @@
  * The same code scans the simulator (its registry of plugged-in chips, faults included) and a real
  * bus, through a {@link Backend}.
  */
-import { I2cError } from './errors';
+import { I2cError, type I2cErrorKind } from './errors';
 import type { Backend } from './i2c';
 import { Transport } from './transport';
+
+/**
+ * Errors of a probe that mean "no chip to use at this address", not "this bus cannot be scanned"
+ * (busy: a kernel driver, e.g. the mcp23017 overlay, has the address).
+ */
+const NOTHING_THERE: ReadonlySet<I2cErrorKind> = new Set<I2cErrorKind>(['absent', 'io', 'timeout', 'busy']);
 
 export const SCAN_FIRST = 0x20;
 export const SCAN_LAST = 0x27;
@@ -45,9 +51,11 @@ function openError(busNumber: number, err: unknown): ScanError {
   return new ScanError(`${why}${e?.message ? ` (${e.message})` : ''}`, code);
 }
 
+class ProbeTimeout extends Error {}
+
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    const timer = setTimeout(() => reject(new ProbeTimeout(`no answer within ${ms} ms`)), ms);
     promise.then(
       (value) => { clearTimeout(timer); resolve(value); },
       (err: unknown) => { clearTimeout(timer); reject(err); },
@@ -76,10 +84,11 @@ export async function scanBus(backend: Backend, busNumber: number, options: Scan
         await withTimeout(transport.readByte(address, 0x00), timeout);
         addresses.push(address);
       } catch (err) {
-        // No acknowledge (or no answer in time): nothing there. But a bus that cannot be opened (i2c-bus
-        // opens /dev/i2c-N lazily, at the first transfer) fails every probe the same way: say so once.
-        const kind = err instanceof I2cError ? err.kind : undefined;
-        if (kind === 'no-bus' || kind === 'permission') throw openError(busNumber, (err as I2cError).cause ?? err);
+        // No acknowledge, an I/O error or no answer in time: nothing usable there. Anything else (no such
+        // bus, no permission, the i2c-bus addon not loadable, ...) would fail every probe the same way, as
+        // i2c-bus opens /dev/i2c-N lazily at the first transfer: say so once.
+        if (err instanceof ProbeTimeout || (err instanceof I2cError && NOTHING_THERE.has(err.kind))) continue;
+        throw openError(busNumber, err instanceof I2cError ? err.cause ?? err : err);
       }
     }
   } finally {

@@ -224,6 +224,16 @@ describe('lib/scan', () => {
     await assert.rejects(scanBus(broken as any, 9), /no I2C bus \/dev\/i2c-9/);
     await assert.rejects(scanBus(simulator.simulatorBackend, 256), RangeError);
   });
+  it('reports what stops every probe (the i2c-bus addon not loadable) instead of an empty bus; I/O errors and timeouts are just "nothing there"', async () => {
+    const noAddon = { name: 'no-addon', open: () => Promise.reject(new Error('the i2c-bus native module could not be loaded (NODE_MODULE_VERSION 115)')) };
+    await assert.rejects(scanBus(noAddon as any, 1), (err: any) => err.name === 'ScanError' && /cannot open \/dev\/i2c-1 \(the i2c-bus native module could not be loaded/.test(err.message));
+    simulator.chip(5, 0x20);
+    simulator.chip(5, 0x22);
+    simulator.injectFault({ busNumber: 5, address: 0x22, error: 'eio', times: Infinity });
+    simulator.injectFault({ busNumber: 5, address: 0x23, error: 'timeout', times: Infinity });
+    simulator.chip(5, 0x23);
+    assert.deepEqual((await scanBus(simulator.simulatorBackend, 5)).addresses, [0x20]);
+  });
 });
 
 describe('editor API over HTTP (a real Node-RED)', function () {
