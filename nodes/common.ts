@@ -148,3 +148,66 @@ export function findChip(RED: NodeAPI, node: Node, id: unknown, type: 'iopi-in' 
 export function rejectInput(node: Node, text: string): void {
   node.on('input', (_msg: NodeMessage, _send: (msg: NodeMessage) => void, done: (err?: Error) => void) => done(new Error(text)));
 }
+
+/**
+ * The status a chip user shows: a pin conflict first, then the node's own status while the chip is
+ * online (`own`, e.g. the last value written), else the chip's status; a failed message shows for a
+ * few seconds, then the status it interrupted comes back.
+ */
+export class UserStatus {
+  private chipStatus: NodeStatus;
+  private conflict: string | undefined;
+  private errorTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  /**
+   * `current`: the node's own status when {@link show} is called without one. `holdError`: nothing
+   * replaces an error status until its time is up (or {@link clearError}).
+   */
+  constructor(
+    private readonly node: Node,
+    private readonly chip: ChipConfigNode,
+    private readonly options: { current?: () => NodeStatus | undefined; holdError?: boolean } = {},
+  ) {
+    this.chipStatus = chip.chipStatusValue;
+  }
+
+  /** For {@link ChipUser.chipStatus}. */
+  chipChanged(status: NodeStatus): void {
+    this.chipStatus = status;
+    this.show();
+  }
+
+  /** For {@link ChipUser.setConflict}. */
+  conflictChanged(text: string | undefined): void {
+    this.conflict = text;
+    this.show();
+  }
+
+  show(own: NodeStatus | undefined = this.options.current?.()): void {
+    if (this.closed || (this.options.holdError && this.errorTimer)) return;
+    if (this.conflict) this.node.status(STATUS.conflict);
+    else if (own && this.chip.online) this.node.status(own);
+    else this.node.status(this.chipStatus);
+  }
+
+  error(status: NodeStatus, ms = 3000): void {
+    if (this.closed) return;
+    this.node.status(status);
+    if (this.errorTimer) clearTimeout(this.errorTimer);
+    this.errorTimer = setTimeout(() => {
+      this.errorTimer = undefined;
+      this.show();
+    }, ms);
+  }
+
+  clearError(): void {
+    if (this.errorTimer) clearTimeout(this.errorTimer);
+    this.errorTimer = undefined;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.clearError();
+  }
+}

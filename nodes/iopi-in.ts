@@ -9,7 +9,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { Debouncer, busToPort, maskOfPins, pinsOfMask, pinPort, type InputStep, type Port, type ServiceResult } from '../lib';
 import {
   STATUS, booleanSetting, choiceSetting, hexAddress, numberSetting, pinListSetting,
-  findChip, type ChipUser,
+  findChip, UserStatus, type ChipUser,
 } from './common';
 
 export interface IopiInDef extends NodeDef {
@@ -60,16 +60,9 @@ export default function (RED: NodeAPI) {
     const { mask } = settings;
     const portTarget: Port | undefined = settings.target === 'port0' ? 0 : settings.target === 'port1' ? 1 : undefined;
     let baselineTaken = false;
-    let conflict: string | undefined;
-    let chipStatus: NodeStatus = chip.chipStatusValue;
     let closed = false;
-
-    const showStatus = (status?: NodeStatus) => {
-      if (closed) return;
-      if (conflict) node.status(STATUS.conflict);
-      else if (status && chip.online) node.status(status);
-      else node.status(chipStatus);
-    };
+    const view = new UserStatus(node, chip);
+    const showStatus = (status?: NodeStatus) => view.show(status);
 
     const topicFor = (pin?: number) => {
       if (settings.topic) return settings.topic;
@@ -161,14 +154,8 @@ export default function (RED: NodeAPI) {
 
     const user: ChipUser = {
       node,
-      chipStatus(status) {
-        chipStatus = status;
-        showStatus();
-      },
-      setConflict(text) {
-        conflict = text;
-        showStatus();
-      },
+      chipStatus: (status) => view.chipChanged(status),
+      setConflict: (text) => view.conflictChanged(text),
       onInput(steps: InputStep[], result: ServiceResult) {
         if (!baselineTaken) {
           // The first read after deploy is the baseline (and the initial state, if asked for).
@@ -211,6 +198,7 @@ export default function (RED: NodeAPI) {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
+      view.close();
       debouncer.stop();
       if (valueTimer) clearTimeout(valueTimer);
       chip.deregister(user, done);

@@ -10,7 +10,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { I2cError, busToPort, maskOfPins, pinsOfMask, portMask, portToBus, type Port } from '../lib';
 import {
   MessageError, STATUS, booleanSetting, choiceSetting, numberSetting, ownProperty, pinListSetting,
-  findChip, rejectInput, type ChipUser,
+  findChip, rejectInput, UserStatus, type ChipUser,
 } from './common';
 
 export interface IopiOutDef extends NodeDef {
@@ -98,39 +98,18 @@ export default function (RED: NodeAPI) {
       return;
     }
 
-    let chipStatus: NodeStatus = chip.chipStatusValue;
-    let conflict: string | undefined;
-    let errorTimer: NodeJS.Timeout | undefined;
     let closed = false;
+    const view = new UserStatus(node, chip);
     /** Pins in a pulse: their timer and the level to go back to. */
     const pulses = new Map<number, { timer: NodeJS.Timeout; restore: 0 | 1 }>();
 
-    const showStatus = (status?: NodeStatus) => {
-      if (closed) return;
-      if (conflict) node.status(STATUS.conflict);
-      else if (status && chip.online) node.status(status);
-      else node.status(chipStatus);
-    };
-    const showError = (text: string) => {
-      if (closed) return;
-      node.status({ fill: 'red', shape: 'ring', text: RED._('iopi-out.status.error') || text });
-      if (errorTimer) clearTimeout(errorTimer);
-      errorTimer = setTimeout(() => {
-        errorTimer = undefined;
-        showStatus();
-      }, 3000);
-    };
+    const showStatus = (status?: NodeStatus) => view.show(status);
+    const showError = (text: string) => view.error({ fill: 'red', shape: 'ring', text: RED._('iopi-out.status.error') || text });
 
     const user: ChipUser = {
       node,
-      chipStatus(status) {
-        chipStatus = status;
-        showStatus();
-      },
-      setConflict(text) {
-        conflict = text;
-        showStatus();
-      },
+      chipStatus: (status) => view.chipChanged(status),
+      setConflict: (text) => view.conflictChanged(text),
     };
     chip.register(user);
     chip.claimPins(user, settings.mask, 'out');
@@ -340,8 +319,8 @@ export default function (RED: NodeAPI) {
         endPulse(pulsing);
       }
       closed = true;
+      view.close();
       pulses.clear();
-      if (errorTimer) clearTimeout(errorTimer);
       chip.deregister(user, done);
     });
   }

@@ -8,7 +8,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { maskOfPins, pinMask, type InterruptOutputOptions, type PinSettings } from '../lib';
 import {
   MessageError, STATUS, booleanSetting, ownProperty,
-  findChip, rejectInput, type ChipUser,
+  findChip, rejectInput, UserStatus, type ChipUser,
 } from './common';
 
 export interface PinConfig {
@@ -122,40 +122,19 @@ export default function (RED: NodeAPI) {
       return;
     }
     const driver = chip.driver;
-    let chipStatus: NodeStatus = chip.chipStatusValue;
-    let conflict: string | undefined;
     let applied = false;
-    let closed = false;
-    let errorTimer: NodeJS.Timeout | undefined;
-
-    const showStatus = () => {
-      if (closed || errorTimer) return;
-      if (conflict) node.status(STATUS.conflict);
-      else if (applied && chip.online) node.status({ fill: 'green', shape: 'dot', text: RED._('iopi-setup.status.applied') });
-      else node.status(chipStatus);
-    };
-
-    /** A failed message shows for a few seconds, then the status before it comes back. */
-    const showError = () => {
-      if (closed) return;
-      node.status({ fill: 'red', shape: 'ring', text: RED._('iopi-setup.status.error') });
-      if (errorTimer) clearTimeout(errorTimer);
-      errorTimer = setTimeout(() => {
-        errorTimer = undefined;
-        showStatus();
-      }, 3000);
-    };
+    // "applied" once the setup is on the chip; a failed message's error holds for a few seconds.
+    const view = new UserStatus(node, chip, {
+      current: () => (applied ? { fill: 'green', shape: 'dot', text: RED._('iopi-setup.status.applied') } : undefined),
+      holdError: true,
+    });
+    const showStatus = () => view.show();
+    const showError = () => view.error({ fill: 'red', shape: 'ring', text: RED._('iopi-setup.status.error') });
 
     const user: ChipUser = {
       node,
-      chipStatus(status) {
-        chipStatus = status;
-        showStatus();
-      },
-      setConflict(text) {
-        conflict = text;
-        showStatus();
-      },
+      chipStatus: (status) => view.chipChanged(status),
+      setConflict: (text) => view.conflictChanged(text),
     };
     chip.register(user);
     const settings = toSettings(pins);
@@ -251,8 +230,7 @@ export default function (RED: NodeAPI) {
       Promise.resolve().then(() => apply(pinSettings, registerOverrides, int)).then(() => driver?.verify()).then(
         () => {
           applied = true;
-          if (errorTimer) clearTimeout(errorTimer);
-          errorTimer = undefined;
+          view.clearError();
           showStatus();
           const out = msg as NodeMessage & Record<string, unknown>;
           out.payload = registers();
@@ -267,8 +245,7 @@ export default function (RED: NodeAPI) {
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
-      closed = true;
-      if (errorTimer) clearTimeout(errorTimer);
+      view.close();
       chip.deregister(user, done);
     });
   }
