@@ -127,26 +127,37 @@ export function ownProperty(object: object, key: string): unknown {
   return Object.prototype.hasOwnProperty.call(object, key) ? (object as Record<string, unknown>)[key] : undefined;
 }
 
+export type UserNodeType = 'iopi-in' | 'iopi-out' | 'iopi-setup';
+
+/** Node types with an input: a message to them must end in done() or done(err). */
+const TAKES_INPUT: Record<UserNodeType, boolean> = { 'iopi-in': false, 'iopi-out': true, 'iopi-setup': true };
+
 /**
- * The chip config node a node refers to, or undefined (then the node shows "no chip", logs why and
- * does nothing: a missing or disabled config node must not crash the flow).
+ * A node that cannot work (invalid settings, no chip config node): logs why, shows it, and if the
+ * node takes messages every one still ends in done(err) with the reason, so a Catch node sees it and
+ * no message vanishes silently. Nothing crashes the flow.
  */
-export function findChip(RED: NodeAPI, node: Node, id: unknown, type: 'iopi-in' | 'iopi-out' | 'iopi-setup'): ChipConfigNode | undefined {
+function cannotWork(node: Node, type: UserNodeType, status: NodeStatus, text: string): void {
+  node.error(text);
+  node.status(status);
+  if (TAKES_INPUT[type]) {
+    node.on('input', (_msg: NodeMessage, _send: (msg: NodeMessage) => void, done: (err?: Error) => void) => done(new Error(text)));
+  }
+}
+
+/** Settings the node cannot use: see {@link cannotWork}. */
+export function invalidSettings(RED: NodeAPI, node: Node, type: UserNodeType, err: unknown): void {
+  cannotWork(node, type, STATUS.invalid, RED._(`${type}.errors.settings`, { error: (err as Error).message }));
+}
+
+/** The chip config node a node refers to, or undefined (see {@link cannotWork}). */
+export function findChip(RED: NodeAPI, node: Node, id: unknown, type: UserNodeType): ChipConfigNode | undefined {
   const chip = typeof id === 'string' ? (RED.nodes.getNode(id) as ChipConfigNode | null) : null;
   if (!chip || typeof chip.register !== 'function') {
-    node.status(STATUS.nochip);
-    node.error(RED._(`${type}.errors.nochip`));
+    cannotWork(node, type, STATUS.nochip, RED._(`${type}.errors.nochip`));
     return undefined;
   }
   return chip;
-}
-
-/**
- * For a node that cannot work (invalid settings, no chip config node): every message still ends in
- * done(err) with the reason, so a Catch node sees it and no message vanishes silently.
- */
-export function rejectInput(node: Node, text: string): void {
-  node.on('input', (_msg: NodeMessage, _send: (msg: NodeMessage) => void, done: (err?: Error) => void) => done(new Error(text)));
 }
 
 /**

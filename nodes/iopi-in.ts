@@ -8,8 +8,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { Debouncer, busToPort, maskOfPins, pinsOfMask, pinPort, type InputStep, type Port, type ServiceResult } from '../lib';
 import {
-  STATUS, booleanSetting, choiceSetting, hexAddress, numberSetting, pinListSetting,
-  findChip, UserStatus, type ChipUser,
+  booleanSetting, choiceSetting, hexAddress, numberSetting, pinListSetting,
+  findChip, invalidSettings, UserStatus, type ChipUser,
 } from './common';
 
 export interface IopiInDef extends NodeDef {
@@ -51,8 +51,7 @@ export default function (RED: NodeAPI) {
         topic: typeof config.topic === 'string' ? config.topic : '',
       };
     } catch (err) {
-      node.error(RED._('iopi-in.errors.settings', { error: (err as Error).message }));
-      node.status(STATUS.invalid);
+      invalidSettings(RED, node, 'iopi-in', err);
       return;
     }
     const chip = findChip(RED, node, config.chip, 'iopi-in');

@@ -9,8 +9,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { I2cError, busToPort, maskOfPins, pinsOfMask, portMask, portToBus, type Port } from '../lib';
 import {
-  MessageError, STATUS, booleanSetting, choiceSetting, numberSetting, ownProperty, pinListSetting,
-  findChip, rejectInput, UserStatus, type ChipUser,
+  MessageError, booleanSetting, choiceSetting, numberSetting, ownProperty, pinListSetting,
+  findChip, invalidSettings, UserStatus, type ChipUser,
 } from './common';
 
 export interface IopiOutDef extends NodeDef {
@@ -86,17 +86,11 @@ export default function (RED: NodeAPI) {
         msgTarget: booleanSetting(config.msgTarget, true),
       };
     } catch (err) {
-      const text = RED._('iopi-out.errors.settings', { error: (err as Error).message });
-      node.error(text);
-      node.status(STATUS.invalid);
-      rejectInput(node, text);
+      invalidSettings(RED, node, 'iopi-out', err);
       return;
     }
     const chip = findChip(RED, node, config.chip, 'iopi-out');
-    if (!chip) {
-      rejectInput(node, RED._('iopi-out.errors.nochip'));
-      return;
-    }
+    if (!chip) return;
 
     let closed = false;
     const view = new UserStatus(node, chip);

@@ -4,11 +4,11 @@
  * writes them) and again on every message, where msg.payload may override any field. Sends out the
  * resulting register values.
  */
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { maskOfPins, pinMask, type InterruptOutputOptions, type PinSettings } from '../lib';
 import {
-  MessageError, STATUS, booleanSetting, ownProperty,
-  findChip, rejectInput, UserStatus, type ChipUser,
+  MessageError, booleanSetting, ownProperty,
+  findChip, invalidSettings, UserStatus, type ChipUser,
 } from './common';
 
 export interface PinConfig {
@@ -103,10 +103,7 @@ export default function (RED: NodeAPI) {
     try {
       pins = parsePinConfig(config.pinConfig);
     } catch (err) {
-      const text = RED._('iopi-setup.errors.settings', { error: (err as Error).message });
-      node.error(text);
-      node.status(STATUS.invalid);
-      rejectInput(node, text);
+      invalidSettings(RED, node, 'iopi-setup', err);
       return;
     }
     const setInt = booleanSetting(config.setInt, false);
@@ -117,10 +114,7 @@ export default function (RED: NodeAPI) {
     };
     const applyOnDeploy = booleanSetting(config.applyOnDeploy, true);
     const chip = findChip(RED, node, config.chip, 'iopi-setup');
-    if (!chip) {
-      rejectInput(node, RED._('iopi-setup.errors.nochip'));
-      return;
-    }
+    if (!chip) return;
     const driver = chip.driver;
     let applied = false;
     // "applied" once the setup is on the chip; a failed message's error holds for a few seconds.
