@@ -119,35 +119,18 @@ function show(value: unknown): string {
   }
 }
 
-function checkAddress(addr: unknown): void {
-  if (!Number.isInteger(addr) || (addr as number) < 0 || (addr as number) > 0x7f) {
-    throw new Error('Invalid I2C address ' + show(addr));
+/** i2c-bus's argument checks: an integer in range, else an Error with its wording. */
+function checkRange(value: unknown, max: number, what: string): void {
+  if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > max) {
+    throw new Error(`Invalid ${what} ` + show(value));
   }
 }
 
-function checkCommand(cmd: unknown): void {
-  if (!Number.isInteger(cmd) || (cmd as number) < 0 || (cmd as number) > 0xff) {
-    throw new Error('Invalid I2C command ' + show(cmd));
-  }
-}
-
-function checkByte(byte: unknown): void {
-  if (!Number.isInteger(byte) || (byte as number) < 0 || (byte as number) > 0xff) {
-    throw new Error('Invalid byte ' + show(byte));
-  }
-}
-
-function checkWord(word: unknown): void {
-  if (!Number.isInteger(word) || (word as number) < 0 || (word as number) > 0xffff) {
-    throw new Error('Invalid word ' + show(word));
-  }
-}
-
-function checkBit(bit: unknown): void {
-  if (!Number.isInteger(bit) || (bit as number) < 0 || (bit as number) > 1) {
-    throw new Error('Invalid bit ' + show(bit));
-  }
-}
+const checkAddress = (addr: unknown) => checkRange(addr, 0x7f, 'I2C address');
+const checkCommand = (cmd: unknown) => checkRange(cmd, 0xff, 'I2C command');
+const checkByte = (byte: unknown) => checkRange(byte, 0xff, 'byte');
+const checkWord = (word: unknown) => checkRange(word, 0xffff, 'word');
+const checkBit = (bit: unknown) => checkRange(bit, 1, 'bit');
 
 function checkBufferAndLength(length: unknown, buffer: unknown, maxLength?: number): void {
   if (!Number.isInteger(length) || (length as number) < 0 || (maxLength !== undefined && (length as number) > maxLength)) {
