@@ -7,7 +7,7 @@
  * called once its write has landed.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
-import { I2cError, busToPort, maskOfPins, pinsOfMask, portMask, portToBus, type Port } from '../lib';
+import { busToPort, maskOfPins, pinsOfMask, portMask, portToBus, type Port } from '../lib';
 import {
   MessageError, booleanSetting, choiceSetting, numberSetting, ownProperty, pinListSetting,
   findChip, invalidSettings, UserStatus, type ChipUser,
@@ -114,9 +114,10 @@ export default function (RED: NodeAPI) {
         const value = settings.target === 'port' ? portToBus(settings.port, settings.initial)
           : settings.target === 'bus' ? settings.initial
             : settings.initial ? 0xffff : 0;
-        driver.writeMasked(settings.mask, value).catch((err: Error) => node.debug(`initial value: ${err.message}`));
+        driver.writeMasked(settings.mask, value, { waitMs: Infinity }).catch((err: Error) => node.debug(`initial value: ${err.message}`));
       }
-      driver.configurePins({ mask: settings.mask, direction: 0 }).catch((err: Error) => node.debug(`configuring pins: ${err.message}`));
+      // Settings: they wait for the chip however long it takes (the chip status shows why they do not).
+      driver.configurePins({ mask: settings.mask, direction: 0 }, { waitMs: Infinity }).catch((err: Error) => node.debug(`configuring pins: ${err.message}`));
     }
 
     /** The target a message selects (msg.pin, msg.port, msg.topic), within this node's pins. */
@@ -224,7 +225,8 @@ export default function (RED: NodeAPI) {
         if (pulse.restore) restoreValue |= 1 << (pin - 1);
       }
       if (!restoreMask) return;
-      driver.writeMasked(restoreMask, restoreValue).then(
+      // The end of a pulse is owed to the pin (a relay must not stay on): it waits until it is written.
+      driver.writeMasked(restoreMask, restoreValue, { waitMs: Infinity }).then(
         () => showStatus(),
         (err: Error) => {
           if (closed) return;
@@ -248,7 +250,7 @@ export default function (RED: NodeAPI) {
         return;
       }
       const before = driver.getOutputs();
-      let write: Promise<void>;
+      let write: Promise<number>;
       if (command.value === 'toggle') {
         cancelPulses(command.mask);
         write = driver.toggleMasked(command.mask);
@@ -266,9 +268,8 @@ export default function (RED: NodeAPI) {
         cancelPulses(command.mask);
         write = driver.writeMasked(command.mask, command.value);
       }
-      const after = driver.getOutputs();
       write.then(
-        () => {
+        (after) => {
           const first = pinsOfMask(command.mask)[0];
           let status: NodeStatus;
           let payload: unknown;
@@ -294,11 +295,11 @@ export default function (RED: NodeAPI) {
           done();
         },
         (err: Error) => {
+          // Not written, and never will be (the driver withdrew it): done(err) means exactly that.
+          // A pulse still ends as timed: its end writes the level from before, which is harmless if
+          // the pulse never started and needed if an earlier pulse message did start it.
           showError(err.message);
-          // The driver keeps the desired state: say so, so that the flow knows what will happen.
-          done(err instanceof I2cError
-            ? Object.assign(new Error(`${err.message}; the latest value is written when the chip answers again`), { cause: err, kind: err.kind })
-            : err);
+          done(err);
         },
       );
     });

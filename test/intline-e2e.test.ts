@@ -67,13 +67,16 @@ for (const version of ['1.6.3', '2.2.1']) {
       changes = [];
       serviceReads = 0;
       driver.on('service', () => serviceReads++);
-      supervisor.on('input', (steps) => {
-        for (const step of steps) {
-          for (let pin = 1; pin <= 16; pin++) {
-            const bit = 1 << (pin - 1);
-            if (step.changed & bit) changes.push([pin, step.value & bit ? 1 : 0]);
+      supervisor.subscribeInputs(0xffff, {
+        baseline: () => undefined,
+        changes: (steps) => {
+          for (const step of steps) {
+            for (let pin = 1; pin <= 16; pin++) {
+              const bit = 1 << (pin - 1);
+              if (step.changed & bit) changes.push([pin, step.value & bit ? 1 : 0]);
+            }
           }
-        }
+        },
       });
       // The jumper wire: INTA to GPIO23.
       unwire = kernel.followInterrupt(sim, 'A', 'GPIO23');

@@ -371,7 +371,8 @@ describe('reliability: bad input', function () {
           const senders: string[] = [];
           if (type === 'iopi-chip') {
             values.forEach((v, i) => {
-              const chip = chipNode({ id: `v${i}`, address: 0x20 + (i % 8), ...(prop === 'intLine' ? { interruptMode: 'intline' } : {}), [prop]: v });
+              // A chip of its own for each value (chip nodes naming one chip would share it).
+              const chip = chipNode({ id: `v${i}`, bus: 1 + Math.floor(i / 8), address: 0x20 + (i % 8), ...(prop === 'intLine' ? { interruptMode: 'intline' } : {}), [prop]: v });
               nodes.push(chip);
               nodes.push(outNode({ id: `u${i}`, chip: `v${i}`, wires: [] }));
               users.push(`u${i}`);
