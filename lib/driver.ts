@@ -634,7 +634,7 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
   private async writeAll(adopt: boolean): Promise<void> {
     const t = this.transport;
     const a = this.address;
-    // Presence check and BANK recovery (note §1): in BANK=1, 0x05 is IOCON; in BANK=0 it is GPINTENB,
+    // Presence check and BANK recovery (docs/mcp23017.md §6.4): in BANK=1, 0x05 is IOCON; in BANK=0 it is GPINTENB,
     // which is rewritten below anyway.
     const probe = await t.readByte(a, 0x05);
     if (probe & IOCON.BANK) await t.writeByte(a, 0x05, probe & ~IOCON.BANK & 0xff);
