@@ -184,7 +184,7 @@ export class SimulatedChip extends EventEmitter<SimulatedChipEvents> {
   }
 
   /**
-   * Power-on reset (DS §1.6, Table 3-1): every register to its POR value (IODIR 0xFF, all else 0,
+   * Power-on reset (DS §3.1, Tables 3-4/3-5): every register to its POR value (IODIR 0xFF, all else 0,
    * so BANK=0 and INTF/INTCAP 0), pointer 0, interrupts cleared. External drives stay: they are
    * outside the chip.
    */
@@ -380,7 +380,7 @@ export class SimulatedChip extends EventEmitter<SimulatedChipEvents> {
     this.evaluate(port);
   }
 
-  /** Power-on values (DS Table 3-1) for registers, pointer and the hidden interrupt state. */
+  /** Power-on values (DS Tables 3-4/3-5) for registers, pointer and the hidden interrupt state. */
   private resetRegisters(): void {
     for (let address = 0; address < REGISTER_COUNT; address++) this.regs[address] = powerOnValue(address);
     this.iocon = 0;
