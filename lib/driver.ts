@@ -683,9 +683,9 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
   private async writeAll(adopt: boolean, boundary: number): Promise<void> {
     const t = this.transport;
     const a = this.address;
-    // Presence check and BANK recovery (docs/mcp23017.md, "BANK=1"): in BANK=1, 0x05 is IOCON; in
-    // BANK=0 it is GPINTENB, which is rewritten below anyway. Clearing bit 7 there is harmless either
-    // way; reading IOCON at its BANK=0 address afterwards tells which one it was.
+    // Presence check and BANK recovery (docs/mcp23017.md §6.4): in BANK=1, 0x05 is IOCON; in BANK=0
+    // it is GPINTENB, which is rewritten below anyway. Clearing bit 7 there is harmless either way;
+    // reading IOCON at its BANK=0 address afterwards tells which one it was.
     const probe = await t.readByte(a, 0x05);
     if (probe & IOCON.BANK) {
       const cleared = probe & ~IOCON.BANK & 0xff;

@@ -167,7 +167,7 @@ export class ChipSupervisor extends EventEmitter<SupervisorEvents> {
   /**
    * A compare-mode pin is held away from its default value, so the chip keeps its interrupt asserted
    * (it re-latches after every clear) and the INT line cannot give an edge for other changes: whoever
-   * watches the INT line should poll until this is false again (docs/mcp23017.md, "Servicing").
+   * watches the INT line should poll until this is false again (docs/mcp23017.md §7.2).
    */
   get interruptHeld(): boolean {
     return this.held !== 0;

@@ -191,7 +191,7 @@ for (const version of ['1.6.3', '2.2.1']) {
 
     it('a stuck INT line does not stall inputs: the safety poll reads them', async () => {
       await setup({ safetyPollMs: 100, fallbackPollMs: 0 });
-      // Pin 1 in compare mode against DEFVAL 1: held low, it re-latches at every clear (note §5.3),
+      // Pin 1 in compare mode against DEFVAL 1: held low, it re-latches at every clear (docs/mcp23017.md §5.3),
       // so INTA stays asserted and no further edge can come.
       await driver.configurePins({ mask: 0x0001, interruptCompare: 1, interruptDefault: 1 });
       sim.setInput(1, 0);

@@ -320,7 +320,7 @@ describe('lib: Mcp23017 driver', () => {
       d.on('service', (r) => events.push(r.captured));
       chip.setInput(9, 0);
       chip.setInput(9, null);
-      // Every pin of port B has its pull-up: no floating input (its level is undocumented, note §7).
+      // Every pin of port B has its pull-up: no floating input (its level is undocumented, docs/mcp23017.md §6.2).
       assert.equal(await d.readPort(1), 0xff, 'pin 9 reads its pull-up again');
       assert.equal(events.length, 1);
       assert.equal(events[0] & 0x0100, 0, 'the captured press reached the listener');

@@ -1,5 +1,5 @@
 /**
- * Reliability (issue 8): no I2C error can crash Node-RED, and the package installs no process-wide
+ * Reliability: no I2C error can crash Node-RED, and the package installs no process-wide
  * handler that would hide one.
  *
  * A busy flow (every node type, two chips, one on the simulated INT line) runs while faults are

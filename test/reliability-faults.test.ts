@@ -1,5 +1,5 @@
 /**
- * Reliability (issue 8): the simulator's fault injection (lib/simulator/faults.ts) and what the
+ * Reliability: the simulator's fault injection (lib/simulator/faults.ts) and what the
  * driver and the supervisor make of each fault: error shapes as i2c-bus gives them, the Nth
  * transaction, predicates, unplug with and without state, and the supervisor's capped backoff.
  */

@@ -1,5 +1,5 @@
 /**
- * Reliability (issue 8), bad input: table-driven fuzz of malformed messages (at least 300 per node:
+ * Reliability, bad input: table-driven fuzz of malformed messages (at least 300 per node:
  * iopi-out and iopi-setup; iopi-in takes no messages, its settings are fuzzed) and of malformed node
  * settings for every property of every node.
  *

@@ -1,5 +1,5 @@
 /**
- * Reliability (issue 8), device faults in a deployed flow (node-red-node-test-helper, simulated chip,
+ * Reliability, device faults in a deployed flow (node-red-node-test-helper, simulated chip,
  * faults from lib/simulator/faults.ts):
  * - a chip absent at deploy: red status, a log line naming bus, address and error, retries with
  *   growing delays, recovery by itself, then configuration and pending outputs applied;
