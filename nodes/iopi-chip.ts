@@ -128,7 +128,8 @@ export default function (RED: NodeAPI) {
     }
 
     const label = `${hexAddress(address)} on /dev/i2c-${busNumber}`;
-    const isFirstOwner = () => session?.ownerIds[0] === node.id;
+    // The last owner (stopping the session) also speaks for it: the retry summary comes at stop.
+    const isFirstOwner = () => session !== undefined && (session.ownerIds.length === 0 || session.ownerIds[0] === node.id);
 
     const toNodeStatus = (s: SupervisorStatus): NodeStatus => {
       switch (s.state) {
@@ -296,9 +297,10 @@ export default function (RED: NodeAPI) {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       editorView?.stop();
-      for (const off of detach.splice(0)) off();
       const leaving = session ? hub.release(session, node.id) : Promise.resolve();
       leaving.catch((err: Error) => node.error(err)).finally(() => {
+        // After the release: what the session says while it stops (a retry summary) is still logged.
+        for (const off of detach.splice(0)) off();
         users.clear();
         done();
       });

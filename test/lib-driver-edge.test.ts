@@ -10,17 +10,9 @@ import {
 } from '../lib';
 import * as sim from '../lib/simulator';
 import { faultyBackend, i2cErrors, waitUntil, writesAt, type FaultyBackend } from './helpers/faulty-backend';
+import { prng } from './helpers/random';
 
 const BUS = 1;
-
-/** A small deterministic PRNG (LCG), so a failing random sequence is reproducible. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 0x100000000;
-  };
-}
 
 /** Appends a level unless it repeats the last one. */
 function push(levels: number[], level: number): void {
