@@ -126,6 +126,15 @@ export interface DriverOptions {
   interruptOutput?: Partial<InterruptOutputOptions>;
 }
 
+/** How an output write is queued behind writes still waiting for the bus. */
+export interface WriteOptions {
+  /**
+   * Latest value only: a write may replace states still queued, so under a burst only the newest
+   * reaches the chip (for high-rate streams). Default: every state reaches the chip, in order.
+   */
+  latest?: boolean;
+}
+
 type Job<T> = () => Promise<T>;
 
 /** Bytes a flush writes, and the IODIR/IPOL bits they change (rebased at the next service read once written). */
@@ -392,7 +401,7 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
   writeBus(value: number): Promise<void> { return this.setBusBits('OLAT', value); }
 
   /** Sets the OLAT bits in `mask` to those of `value` (16-bit). */
-  writeMasked(mask: number, value: number): Promise<void> {
+  writeMasked(mask: number, value: number, options: WriteOptions = {}): Promise<void> {
     const m = checkBusValue(mask, 'mask');
     const v = checkBusValue(value, 'value');
     this.stage('OLAT', m, v);
@@ -400,7 +409,7 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
   }
 
   /** Inverts the OLAT bits in `mask`, relative to every earlier call. */
-  toggleMasked(mask: number): Promise<void> {
+  toggleMasked(mask: number, options: WriteOptions = {}): Promise<void> {
     const m = checkBusValue(mask, 'mask');
     this.stage('OLAT', m, ~this.shadow.OLAT & 0xffff);
     return this.flush();
