@@ -44,6 +44,9 @@ export const MAX_PULSE_MS = 86_400_000;
 const ON = new Set<unknown>([true, 1, '1', 'on', 'ON', 'On', 'true', 'high']);
 const OFF = new Set<unknown>([false, 0, '0', 'off', 'OFF', 'Off', 'false', 'low']);
 
+/** The address topics, as an error names them. */
+export const TOPIC_FORMS = '"pin/1" to "pin/16", "port/0", "port/1" or "bus" (letters in any case), '
+  + 'alone or at the end of a path such as "iopi/1/0x20/pin/3"';
 const PIN_FORMS = 'a pin from 1 to 16, or a list of them (an array, or text such as "1,2")';
 const PORT_FORMS = '0 or 1';
 
@@ -57,19 +60,40 @@ export function parseNumber(value: unknown): number | undefined {
   return undefined;
 }
 
-/** The address a topic "pin/N", "port/P" or "bus" (or a path ending so) names, else undefined. */
+/** A pin or port number: an integer, or ASCII decimal digits (no sign, exponent or hex: it counts, it is no bit pattern). */
+function parseIndex(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isInteger(value) ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const text = value.trim();
+  return /^[0-9]+$/.test(text) ? Number(text) : undefined;
+}
+
+/** Letters, digits and the rest of a topic segment as a person would read it: no spaces, no invisible characters, lower case. */
+const loosely = (segment: string) => segment.normalize('NFKC').replace(/[\s\p{Cf}]/gu, '').toLowerCase();
+
+/**
+ * The address a topic names, or undefined when it is no address at all (e.g. "house/door/1", which
+ * leaves the node's own target). A topic is an address when, read loosely (any letter case, spaces,
+ * invisible characters and empty segments ignored), its last segment is "bus", "pin" or "port" or
+ * the one before the last is "pin" or "port". Such a topic must then be exact: "pin/N" (N 1-16) or
+ * "port/P" (P 0 or 1) as its last two segments, or "bus" as its last, N and P in plain decimal
+ * digits; anything else (`pin/17`, `PIN/ 3`, `pin/1e1`, `pin/3/`, `relay/pin`) is an error, because
+ * a message that names a target must never fall back to other pins.
+ */
 export function topicAddress(topic: string): Address | undefined {
-  const m = /^(?:.*\/)?(pin|port)\/(\d+)$/.exec(topic) ?? (topic === 'bus' || topic.endsWith('/bus') ? ['', 'bus', ''] : null);
-  if (m && m[1] === 'pin') {
-    const n = Number(m[2]);
-    if (n >= 1 && n <= 16) return { kind: 'pin', mask: 1 << (n - 1) };
-  } else if (m && m[1] === 'port') {
-    const n = Number(m[2]);
-    if (n === 0 || n === 1) return { kind: 'port', port: n as Port, mask: portMask(n as Port) };
-  } else if (m && m[1] === 'bus') {
-    return { kind: 'bus', mask: 0xffff };
-  }
-  return undefined;
+  const loose = topic.split('/').map(loosely).filter((s) => s !== '');
+  const last = loose[loose.length - 1];
+  const before = loose[loose.length - 2];
+  const keyword = (s: string | undefined) => s === 'pin' || s === 'port';
+  if (!(last === 'bus' || keyword(last) || keyword(before))) return undefined;
+  const segments = topic.split('/');
+  const end = segments[segments.length - 1];
+  const kind = segments.length >= 2 ? segments[segments.length - 2].toLowerCase() : undefined;
+  if (end.toLowerCase() === 'bus') return { kind: 'bus', mask: 0xffff };
+  const n = /^[0-9]+$/.test(end) ? Number(end) : NaN;
+  if (kind === 'pin' && n >= 1 && n <= 16) return { kind: 'pin', mask: 1 << (n - 1) };
+  if (kind === 'port' && (n === 0 || n === 1)) return { kind: 'port', port: n, mask: portMask(n) };
+  throw new MessageError('msg.topic', TOPIC_FORMS, topic);
 }
 
 /**
@@ -97,9 +121,9 @@ export function messageAddress(msg: object, scope: OutScope): Address | undefine
     address = { kind: pins.length === 1 ? 'pin' : 'pins', mask: maskOfPins(pins) };
     [property, given] = ['msg.pin', pin];
   } else if (port !== undefined && (scope.target === 'port' || scope.target === 'bus')) {
-    const p = parseNumber(port);
+    const p = parseIndex(port);
     if (p !== 0 && p !== 1) throw new MessageError('msg.port', PORT_FORMS, port);
-    address = { kind: 'port', port: p as Port, mask: portMask(p as Port) };
+    address = { kind: 'port', port: p, mask: portMask(p) };
     [property, given] = ['msg.port', port];
   } else if (typeof topic === 'string') {
     address = topicAddress(topic);

@@ -6,7 +6,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import assert from 'node:assert/strict';
 import {
-  BANK0, chipNode, collect, helper, lastStatus, levels, load, online, outNode, reg16, registers, send, sim, sleep,
+  BANK0, chipNode, collect, helper, inNode, lastStatus, levels, load, online, outNode, reg16, registers, send, sim, sleep,
   useNodeHelper, waitFor,
 } from './helpers/nodes';
 
@@ -181,6 +181,51 @@ describe('iopi-out', function () {
       await waitFor(() => errors.length === 1, 1000, 'error');
       assert.match(errors[0].error.message, /msg\.topic|msg\.pin/);
       assert.deepEqual(registers(), before);
+    });
+
+    it('a topic that names an invalid target writes nothing (the issue: pins 1-8, "pin/17" used to switch all 8)', async () => {
+      const { completes, errors } = await loadOut({ target: 'pins', pins: [1, 2, 3, 4, 5, 6, 7, 8] });
+      const before = registers();
+      const topics = ['pin/17', 'pin/0', 'port/2', 'PIN/ 3', 'relay/pin/99', 'pin/1e1', 'pin/3/', 'pin//3', 'ｐｉｎ/3', 'relay/pin'];
+      for (const [i, topic] of topics.entries()) {
+        send('out1', { topic, payload: true });
+        await waitFor(() => errors.length === i + 1, 10000, `error for ${topic}`);
+        assert.match(errors[i].error.message, /msg\.topic must be "pin\/1" to "pin\/16", "port\/0", "port\/1" or "bus" .*\(got /, errors[i].error.message);
+        assert.deepEqual(registers(), before, `${topic}: no register changed`);
+      }
+      assert.equal(completes.length, 0);
+      assert.equal(lastStatus('out1').fill, 'red');
+      await deliver(completes, errors, { topic: 'PIN/3', payload: true });
+      assert.equal(reg16('OLAT'), 0x0004, 'PIN/3: pin 3, the keyword in any case');
+      await deliver(completes, errors, { topic: 'house/door/1', payload: true });
+      assert.equal(reg16('OLAT'), 0x00ff, 'no address: the node\'s own pins');
+      assert.equal(errors.length, topics.length);
+    });
+
+    it('an iopi-in\'s messages address the matching output (topic iopi/1/0x21/pin/N, msg.pin)', async () => {
+      await load([
+        chipNode(), chipNode({ id: 'chip2', address: 0x21 }),
+        inNode({ id: 'in1', chip: 'chip2', target: 'pins', pins: [3, 5], output: 'pin', wires: [['strip', 'out1']] }),
+        // the same messages without msg.pin: the topic alone chooses the pin
+        { id: 'strip', type: 'helper', wires: [] },
+        outNode({ id: 'out1', target: 'pins', pins: [1, 2, 3, 4, 5, 6, 7, 8] }),
+        outNode({ id: 'out2', target: 'bus', pins: [1] }),
+      ], { completeScope: ['out1', 'out2'] });
+      const completes = collect('completes');
+      const errors = collect('errors');
+      helper.getNode('strip').on('input', (msg: any) => {
+        const { pin: _pin, port: _port, ...rest } = msg;
+        helper.getNode('out2').receive({ ...rest, _msgid: undefined });
+      });
+      await online();
+      await online('chip2');
+      sim.chip(1, 0x21).setInput(5, 0); // pressed (pull-up, inverted): true
+      await waitFor(() => completes.length === 2, 10000, 'both outputs written');
+      assert.deepEqual(errors, []);
+      assert.equal(reg16('OLAT'), 0x0010, 'pin 5 of 0x20 on, nothing else');
+      sim.chip(1, 0x21).setInput(5, 1);
+      await waitFor(() => completes.length === 4, 10000, 'released');
+      assert.equal(reg16('OLAT'), 0x0000);
     });
 
     it('msgTarget off: msg.pin / msg.topic are ignored', async () => {
