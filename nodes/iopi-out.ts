@@ -4,8 +4,8 @@
  * This file only wires things together: nodes/out-settings.ts reads the settings,
  * nodes/out-message.ts turns each message into a fully validated command (a bad one ends in
  * done(err) and writes nothing), nodes/pulses.ts times the pulses, and the driver writes: masked
- * writes from its OLAT shadow; messages that arrive while the bus is busy are coalesced by the driver
- * into one write, and each message's done() is called once its write has landed.
+ * writes from its OLAT shadow, every message's state in order, or only the latest one under a burst
+ * when the node's "Bursts" option says so. Each message's done() is called once its write has landed.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { I2cError, busToPort, pinsOfMask, type Port } from '../lib';
@@ -46,6 +46,7 @@ export default function (RED: NodeAPI) {
     chip.register(user);
     chip.claimPins(user, settings.mask, 'out');
     const driver = chip.driver;
+    const writeOptions = { latest: settings.latest };
     if (driver) {
       // Staged before the chip opens: OLAT is written before IODIR, so outputs start at their value.
       const initial = initialOutputs(settings);
@@ -58,7 +59,7 @@ export default function (RED: NodeAPI) {
     /** The end of a pulse: its pins back to the levels they had before it. */
     const pulses = new Pulses((mask, value) => {
       if (!driver) return;
-      driver.writeMasked(mask, value).then(
+      driver.writeMasked(mask, value, writeOptions).then(
         () => showStatus(),
         (err: Error) => {
           if (closed) return;
@@ -85,13 +86,13 @@ export default function (RED: NodeAPI) {
       let write: Promise<void>;
       if (command.value === 'toggle') {
         pulses.cancel(command.mask);
-        write = driver.toggleMasked(command.mask);
+        write = driver.toggleMasked(command.mask, writeOptions);
       } else if (settings.mode === 'pulse') {
         pulses.start(command.mask, before, command.pulseMs);
-        write = driver.writeMasked(command.mask, command.value);
+        write = driver.writeMasked(command.mask, command.value, writeOptions);
       } else {
         pulses.cancel(command.mask);
-        write = driver.writeMasked(command.mask, command.value);
+        write = driver.writeMasked(command.mask, command.value, writeOptions);
       }
       const after = driver.getOutputs();
       write.then(

@@ -17,13 +17,22 @@ export interface OutConfig {
   initial?: unknown;
   passthrough?: unknown;
   msgTarget?: unknown;
+  burst?: unknown;
 }
+
+/** How a burst of messages reaches the chip. */
+export type Burst = 'every' | 'latest';
 
 export interface OutSettings extends OutScope {
   pins: number[];
   /** The value written on deploy (0-1 for pins, 0-255 port, 0-65535 bus), undefined: leave as it is. */
   initial: number | undefined;
   passthrough: boolean;
+  /**
+   * Latest value only: while writes wait for the bus, a newer message may replace them (for
+   * high-rate streams). Off (the default, "every"): every message's state reaches the chip, in order.
+   */
+  latest: boolean;
 }
 
 /** Reads the settings; throws an error naming the bad one. */
@@ -49,6 +58,7 @@ export function outSettings(config: OutConfig): OutSettings {
     pulse: numberSetting(config.pulse, 'pulse', 1, MAX_PULSE_MS, 1000),
     passthrough: booleanSetting(config.passthrough, false),
     msgTarget: booleanSetting(config.msgTarget, true),
+    latest: choiceSetting<Burst>(config.burst, 'burst', ['every', 'latest'], 'every') === 'latest',
   };
 }
 

@@ -166,11 +166,21 @@ describe('iopi-out message parser (nodes/out-message.ts)', () => {
 describe('iopi-out settings (nodes/out-settings.ts)', () => {
   it('defaults for a node without settings; the initial value as a masked write', () => {
     const s = outSettings({ pins: [1] });
-    assert.deepEqual({ ...s }, { target: 'pin', pins: [1], port: 0, mask: 0x0001, initial: undefined, mode: 'set', pulse: 1000, passthrough: false, msgTarget: true });
+    assert.deepEqual({ ...s }, { target: 'pin', pins: [1], port: 0, mask: 0x0001, initial: undefined, mode: 'set', pulse: 1000, passthrough: false, msgTarget: true, latest: false });
     assert.equal(initialOutputs(s), undefined);
     assert.equal(initialOutputs(outSettings({ target: 'pins', pins: [2, 3], initial: '1' })), 0x0006);
     assert.equal(initialOutputs(outSettings({ target: 'port', port: '1', initial: '0xA5' })), 0xa500);
     assert.equal(initialOutputs(outSettings({ target: 'bus', initial: 4660 })), 0x1234);
+  });
+
+  it('Bursts: every state by default (also for flows from before the option), latest value only when chosen', () => {
+    assert.equal(outSettings({ pins: [1] }).latest, false, 'no burst property: an old flow');
+    assert.equal(outSettings({ pins: [1], burst: '' }).latest, false);
+    assert.equal(outSettings({ pins: [1], burst: 'every' }).latest, false);
+    assert.equal(outSettings({ pins: [1], burst: 'latest' }).latest, true);
+    for (const burst of ['Latest', 'all', true, 1, null, {}]) {
+      assert.throws(() => outSettings({ pins: [1], burst }), /^ArgumentError: burst must be one of "every", "latest"/, JSON.stringify(burst));
+    }
   });
 
   it('bad settings throw naming the setting', () => {

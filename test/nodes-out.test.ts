@@ -419,9 +419,49 @@ describe('iopi-out', function () {
     });
   });
 
-  describe('coalescing', () => {
+  describe('bursts: the option reaches the driver', () => {
+    /** Records the options of every output write the node asks the driver for. */
+    function spyWrites(): any[][] {
+      const driver = helper.getNode('chip1').driver;
+      const calls: any[][] = [];
+      for (const name of ['writeMasked', 'toggleMasked']) {
+        const orig = driver[name].bind(driver);
+        driver[name] = (...args: any[]) => {
+          calls.push([name, ...args]);
+          return orig(...args);
+        };
+      }
+      return calls;
+    }
+
+    for (const [burst, latest] of [[undefined, false], ['every', false], ['latest', true]] as const) {
+      it(`burst ${burst ?? '(none: a flow from before the option)'}: set, toggle, pulse and pulse end pass { latest: ${latest} }`, async () => {
+        const over = burst === undefined ? {} : { burst };
+        const set = await loadOut({ target: 'pins', pins: [1, 2], ...over });
+        let calls = spyWrites();
+        await deliver(set.completes, set.errors, { payload: true });
+        await deliver(set.completes, set.errors, { payload: 'toggle' });
+        assert.deepEqual(calls, [['writeMasked', 0x0003, 0x0003, { latest }], ['toggleMasked', 0x0003, { latest }]]);
+        await helper.unload();
+        const pulse = await loadOut({ target: 'pin', pins: [3], mode: 'pulse', pulse: 20, ...over });
+        calls = spyWrites();
+        await deliver(pulse.completes, pulse.errors, { payload: true });
+        await waitFor(() => chip().pinLevel(3) === 0, 10000, 'pulse end');
+        assert.deepEqual(calls, [['writeMasked', 0x0004, 0x0004, { latest }], ['writeMasked', 0x0004, 0, { latest }]]);
+        assert.deepEqual([...set.errors, ...pulse.errors], []);
+      });
+    }
+
+    it('an unknown burst value: invalid settings, nothing written', async () => {
+      await load([chipNode(), outNode({ target: 'pin', pins: [5], burst: 'fast' })]);
+      await waitFor(() => lastStatus('out1')?.text === 'iopi-chip.status.invalid', 10000, 'invalid status');
+      assert.equal(reg16('IODIR'), 0xffff);
+    });
+  });
+
+  describe('coalescing (latest value only)', () => {
     it('200 messages sent at once: right final latch, every done called, far fewer writes', async () => {
-      const { completes, errors } = await loadOut({ target: 'port', port: 0 });
+      const { completes, errors } = await loadOut({ target: 'port', port: 0, burst: 'latest' });
       const stats = helper.getNode('chip1').driver.transport.stats;
       const before = stats.transactions;
       const olatWrites: number[] = [];

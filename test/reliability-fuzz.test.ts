@@ -363,7 +363,7 @@ describe('reliability: bad input', function () {
     const props: Record<string, string[]> = {
       'iopi-chip': ['bus', 'address', 'interruptMode', 'pollInterval', 'intLine', 'mirror', 'openDrain', 'activeHigh', 'simulate', 'name'],
       'iopi-in': ['chip', 'target', 'pins', 'output', 'edge', 'debounce', 'initial', 'pullup', 'invert', 'topic', 'name'],
-      'iopi-out': ['chip', 'target', 'pins', 'port', 'mode', 'pulse', 'initial', 'passthrough', 'msgTarget', 'name'],
+      'iopi-out': ['chip', 'target', 'pins', 'port', 'mode', 'pulse', 'initial', 'passthrough', 'msgTarget', 'burst', 'name'],
       'iopi-setup': ['chip', 'pinConfig', 'setInt', 'mirror', 'openDrain', 'activeHigh', 'applyOnDeploy', 'name'],
     };
     /** Numeric settings: every non-integer, out-of-range or non-numeric value must be rejected. */
