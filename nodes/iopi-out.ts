@@ -8,7 +8,7 @@
  * when the node's "Bursts" option says so. Each message's done() is called once its write has landed.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
-import { I2cError, busToPort, pinsOfMask, type Port } from '../lib';
+import { I2cError, busToPort, pinsOfMask, type Port, type WriteOptions } from '../lib';
 import { findChip, invalidSettings, UserStatus, type ChipUser } from './common';
 import { parseCommand, type Command } from './out-message';
 import { initialOutputs, outSettings, type OutConfig, type OutSettings } from './out-settings';
@@ -46,7 +46,7 @@ export default function (RED: NodeAPI) {
     chip.register(user);
     chip.claimPins(user, settings.mask, 'out');
     const driver = chip.driver;
-    const writeOptions = { latest: settings.latest };
+    const writeOptions: WriteOptions = { latest: settings.latest };
     if (driver) {
       // Staged before the chip opens: OLAT is written before IODIR, so outputs start at their value.
       const initial = initialOutputs(settings);
