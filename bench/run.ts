@@ -313,7 +313,7 @@ async function editorPushRun(bus: number, viaBus: boolean, events: number): Prom
     },
   } as any;
   const node = { id: `push${bus}`, name: 'bench', warn: () => undefined } as any;
-  supervisor.watchInputs();
+  supervisor.subscribeInputs(0xffff, { baseline: () => undefined, changes: () => undefined });
   supervisor.start();
   await driver.configurePins({ mask: 0x0001, pullup: 0x0001 });
   await sleep(200);

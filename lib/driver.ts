@@ -2,49 +2,44 @@
  * MCP23017 chip driver: the AB Electronics IOPi library's whole capability, done right.
  *
  * - Every argument is checked before anything is queued, so a bad call never sends a byte.
- * - Configuration registers and OLAT live in a shadow that holds the *desired* state. A call updates
- *   the shadow at once (in call order) and queues a flush; the flush writes the changed registers
- *   from the shadow. Consecutive calls that arrive while the chip is busy are therefore coalesced
- *   into one write, and a pin write is a masked write from the OLAT shadow, never a read-modify-write
- *   of GPIO (which would clear pending interrupts and copy input levels into OLAT).
+ * - Configuration registers and OLAT live in a register cache (./register-state.ts): what the chip
+ *   holds, and the changes asked for, waiting in call order. A pin write is a masked write from the
+ *   cached OLAT, never a read-modify-write of GPIO (which would clear pending interrupts and copy
+ *   input levels into OLAT).
+ * - Every change reaches the chip in order: changes that arrive while the chip is busy share one
+ *   write only when no state is skipped (different pins, or the same value), unless the caller asked
+ *   for the latest value only (`latest`).
+ * - A write resolves once it is on the chip and rejects with a {@link NotWrittenError} if it could not
+ *   be written within its wait time (`waitMs`, default `writeWaitMs` = 2 s): then it is withdrawn and
+ *   never written later. Changes with `waitMs: Infinity` (settings) wait until they are written.
  * - All operations of one chip run one at a time in call order (a per-chip queue on top of the
- *   per-bus transport's queue).
+ *   per-bus transport's queue, which retries transient errors in place).
  * - Every read that can clear an interrupt (GPIO, INTCAP) is done as the full service read
  *   (INTFA..GPIOB, 6 bytes from 0x0E) and published as a `service` event, so an input watcher sees
  *   every capture, whoever caused the read.
- * - The shadow survives failures: `open()` (first time and after an outage) and `verify()` (after a
- *   power glitch) write the whole desired state back, outputs first so that they come up glitch-free.
+ * - Opening, restoring after a power glitch and writing changes all follow one write plan
+ *   (./write-plan.ts): IOCON, OLAT, IPOL/DEFVAL/INTCON/GPPU, IODIR, GPINTEN.
+ * - After an outage or a glitch the chip gets what was last written (the last change that resolved),
+ *   then the changes still waiting, in order.
  */
 import { EventEmitter } from 'node:events';
 import type { Backend } from './i2c';
-import { Transport } from './transport';
+import { Transport, type TransportOptions } from './transport';
 import { I2cError, toI2cError } from './errors';
+import { systemClock, type Clock } from './clock';
 import { BANK0, IOCON, IOCON_WRITABLE, hex, registerLabel, type Port } from './registers';
 import {
   ArgumentError, checkAddress, checkBit, checkBusNumber, checkBusValue, checkPin, checkPort, checkPortValue,
   pinMask, portMask, portToBus, busToPort,
 } from './pins';
+import {
+  RegisterState, WRITABLE_ADDRESSES, byteOf, type CachedRegister, type RegisterChange,
+  type RegisterUpdate, type RegisterValues, type WriteRequest,
+} from './register-state';
+import { planWrites } from './write-plan';
 
-/** The 16-bit configuration registers the driver keeps in its shadow (bit k = pin k+1). */
-export type ConfigRegister = 'IODIR' | 'IPOL' | 'GPINTEN' | 'DEFVAL' | 'INTCON' | 'GPPU' | 'OLAT';
-
-const CONFIG_REGISTERS: readonly ConfigRegister[] = ['IODIR', 'IPOL', 'GPINTEN', 'DEFVAL', 'INTCON', 'GPPU', 'OLAT'];
-
-/** BANK=0 address of each shadowed register's port A byte. */
-const ADDRESS: Record<ConfigRegister, number> = {
-  IODIR: BANK0.IODIRA,
-  IPOL: BANK0.IPOLA,
-  GPINTEN: BANK0.GPINTENA,
-  DEFVAL: BANK0.DEFVALA,
-  INTCON: BANK0.INTCONA,
-  GPPU: BANK0.GPPUA,
-  OLAT: BANK0.OLATA,
-};
-
-/** Power-on values (DS Table 3-1): all pins inputs, everything else 0. */
-const POWER_ON: Record<ConfigRegister, number> = {
-  IODIR: 0xffff, IPOL: 0, GPINTEN: 0, DEFVAL: 0, INTCON: 0, GPPU: 0, OLAT: 0,
-};
+/** The 16-bit configuration registers the driver caches (bit k = pin k+1). */
+export type ConfigRegister = CachedRegister;
 
 /** Chip-wide INT output options (IOCON MIRROR / ODR / INTPOL). */
 export interface InterruptOutputOptions {
@@ -76,6 +71,28 @@ export interface PinSettings {
   output?: number;
 }
 
+/** Several settings written together, or not at all. */
+export interface ChipUpdate {
+  pins?: PinSettings | readonly PinSettings[];
+  interruptOutput?: Partial<InterruptOutputOptions>;
+}
+
+/** How a change waits for the chip. */
+export interface WriteOptions {
+  /**
+   * Longest wait (ms) for the chip to take this change (an outage, a long queue). When it is up the
+   * change is withdrawn, never written, and the call rejects with a {@link NotWrittenError}.
+   * Default: the driver's `writeWaitMs`. `Infinity`: wait until it is written (settings).
+   */
+  waitMs?: number;
+  /**
+   * Latest value only: this change may replace an earlier one to the same pins that has not been
+   * written yet, so only the last value reaches the chip (high-rate streams). Default false: every
+   * state is written, in order.
+   */
+  latest?: boolean;
+}
+
 /** One port's part of a service read. */
 export interface PortService {
   /** INTF: the pin whose change latched the interrupt (0 = nothing pending). */
@@ -103,18 +120,27 @@ export interface ServiceResult {
 export interface VerifyResult {
   /** The chip held the configuration we gave it. */
   ok: boolean;
-  /** Registers found different, e.g. `IODIRA is 0xFF, expected 0x00`. */
+  /** Every register found different, e.g. `IODIRA is 0xFF, expected 0x00`. */
   mismatches: string[];
 }
 
 export type ChipState = 'closed' | 'opening' | 'online' | 'offline';
+
+/** The direction and polarity of the pins when inputs were last read (see {@link DriverOptions.previousConfig}). */
+export interface InputConfig {
+  IODIR: number;
+  IPOL: number;
+}
 
 export interface DriverEvents {
   service: [ServiceResult];
   online: [];
   offline: [I2cError];
   restored: [VerifyResult];
+  /** The outputs the driver wants (OLAT with every waiting write) changed. */
   outputs: [number];
+  /** The chip was found in BANK=1 (left so by other software) and switched back; the IOCON value found. */
+  bank1: [number];
 }
 
 export interface DriverOptions {
@@ -124,28 +150,27 @@ export interface DriverOptions {
   backend: Backend;
   /** INT output options; default: not mirrored, push-pull, active-low (the chip's power-on state). */
   interruptOutput?: Partial<InterruptOutputOptions>;
+  /** Default wait time of a write (ms) before it is given up, see {@link WriteOptions.waitMs}. Default 2000. */
+  writeWaitMs?: number;
+  /** Time source for write deadlines (tests inject one). */
+  clock?: Clock;
+  /** Options of the bus transport, if this driver is the first on its bus. */
+  transport?: TransportOptions;
+  /**
+   * Direction and polarity under which the caller's last known input values were read (e.g. before a
+   * redeploy): pins whose setting is the same after the first open are compared, not rebased.
+   * Default: every pin is a new baseline at the first read.
+   */
+  previousConfig?: InputConfig;
 }
 
-/** How an output write is queued behind writes still waiting for the bus. */
-export interface WriteOptions {
-  /**
-   * Latest value only: a write may replace states still queued, so under a burst only the newest
-   * reaches the chip (for high-rate streams). Default: every state reaches the chip, in order.
-   */
-  latest?: boolean;
-}
+export const DEFAULT_WRITE_WAIT_MS = 2000;
 
 type Job<T> = () => Promise<T>;
 
-/** Bytes a flush writes, and the IODIR/IPOL bits they change (rebased at the next service read once written). */
-interface DirtyBytes {
-  values: Map<number, number>;
-  rebase: number;
-}
-
-/** A queued flush; `snapshot` is set when a later job freezes the bytes it will write. */
-interface FlushState {
-  snapshot?: DirtyBytes;
+/** A queued flush (or open); `boundary` is fixed when a later job is queued behind it. */
+interface FlushJob {
+  boundary?: number;
 }
 
 /** INT output options: each flag given is checked (0, 1, false, true), the others come from `base`. */
@@ -159,6 +184,17 @@ function checkInterruptOutput(options: unknown, base: InterruptOutputOptions, ar
   return next;
 }
 
+function checkWriteOptions(options: unknown): { waitMs: number | undefined; latest: boolean } {
+  if (options === undefined) return { waitMs: undefined, latest: false };
+  if (typeof options !== 'object' || options === null) throw new ArgumentError('options', 'an object', options);
+  const { waitMs, latest } = options as WriteOptions;
+  if (waitMs !== undefined && waitMs !== Infinity && (typeof waitMs !== 'number' || !Number.isInteger(waitMs) || waitMs < 0)) {
+    throw new ArgumentError('options.waitMs', 'an integer >= 0 or Infinity', waitMs);
+  }
+  if (latest !== undefined && typeof latest !== 'boolean') throw new ArgumentError('options.latest', 'true or false', latest);
+  return { waitMs, latest: latest === true };
+}
+
 /** Thrown by operations that cannot run because the chip is not online. */
 export class ChipOfflineError extends Error {
   override readonly cause: I2cError | undefined;
@@ -169,43 +205,58 @@ export class ChipOfflineError extends Error {
   }
 }
 
+/** A change that was not written and never will be (its wait time ran out, or the driver closed). */
+export class NotWrittenError extends Error {
+  override readonly cause: I2cError | undefined;
+  /** The I2C error kind that kept it from the chip, if any. */
+  readonly kind: I2cError['kind'] | undefined;
+  constructor(message: string, cause?: I2cError) {
+    super(message);
+    this.name = 'NotWrittenError';
+    this.cause = cause;
+    this.kind = cause?.kind;
+  }
+}
+
 export class Mcp23017 extends EventEmitter<DriverEvents> {
   readonly busNumber: number;
   readonly address: number;
   readonly transport: Transport;
+  readonly writeWaitMs: number;
 
-  private readonly shadow: Record<ConfigRegister, number> = { ...POWER_ON };
-  private iocon: number;
-  /** Byte addresses whose shadow differs from what the chip was last given. */
-  private readonly dirty = new Set<number>();
-  /** OLAT bits set by a caller; the others are adopted from the chip at the first open (no glitch on redeploy). */
-  private olatKnown = 0;
+  private readonly registers = new RegisterState();
+  private readonly clock: Clock;
+  /** OLAT is adopted from the chip at the first successful open (a redeploy does not flicker relays). */
   private adopted = false;
-  /** Pins whose direction or polarity was written since the last service read. */
-  private rebaseMask = 0xffff;
-  /** Pins whose direction or polarity is changed in the shadow but not yet taken by a write. */
-  private stagedRebase = 0;
+  /** Direction and polarity at the last service read: a pin whose setting changed since is rebased. */
+  private lastReadConfig: InputConfig | undefined;
 
   private tail: Promise<unknown> = Promise.resolve();
-  private pendingFlush: Promise<void> | undefined;
-  private pendingFlushState: FlushState | undefined;
-  /** Snapshots of queued flushes that a later job froze and that have not run yet. */
-  private readonly frozen = new Set<DirtyBytes>();
-  private tailIsFlush = false;
+  /** The flush (or open) job at the tail of the queue that has not started: new changes join it. */
+  private tailFlush: FlushJob | undefined;
   private openJob: Promise<void> | undefined;
   private stateValue: ChipState = 'closed';
   private lastError: I2cError | undefined;
   private closing = false;
-  /** Callers that staged changes before the first open(): that open writes them. */
-  private openWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private deadlineTimer: unknown;
+  private deadlineAt = Infinity;
 
   constructor(options: DriverOptions) {
     super();
     this.busNumber = checkBusNumber(options.busNumber, 'busNumber');
     this.address = checkAddress(options.address);
     const defaults: InterruptOutputOptions = { mirror: false, openDrain: false, activeHigh: false };
-    this.iocon = Mcp23017.ioconValue(checkInterruptOutput(options.interruptOutput ?? {}, defaults, 'interruptOutput', 'interruptOutput.'));
-    this.transport = Transport.acquire(this.busNumber, options.backend);
+    const iocon = Mcp23017.ioconValue(checkInterruptOutput(options.interruptOutput ?? {}, defaults, 'interruptOutput', 'interruptOutput.'));
+    const wait = options.writeWaitMs ?? DEFAULT_WRITE_WAIT_MS;
+    if (wait !== Infinity && (typeof wait !== 'number' || !Number.isInteger(wait) || wait < 0)) {
+      throw new ArgumentError('writeWaitMs', 'an integer >= 0 or Infinity', wait);
+    }
+    this.writeWaitMs = wait;
+    this.clock = options.clock ?? systemClock;
+    if (options.previousConfig) this.lastReadConfig = { IODIR: options.previousConfig.IODIR & 0xffff, IPOL: options.previousConfig.IPOL & 0xffff };
+    this.transport = Transport.acquire(this.busNumber, options.backend, options.transport);
+    // The INT options are a setting like any other: the first open writes them.
+    void this.stage({ changes: [], iocon }, { waitMs: Infinity }).catch(() => undefined);
   }
 
   /** IOCON for the given INT options, always BANK=0 and sequential addressing (SEQOP=0). */
@@ -227,33 +278,46 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
     return this.lastError;
   }
 
+  /** Changes not written yet (waiting, or being written). */
+  get waitingWrites(): number {
+    return this.registers.size;
+  }
+
+  /** Direction and polarity under which inputs were last read (undefined before the first read). */
+  get inputConfig(): InputConfig | undefined {
+    return this.lastReadConfig;
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Life cycle
 
   /**
-   * Finds the chip and gives it the whole desired configuration: a presence check that also undoes
-   * BANK=1 left by other software, IOCON (BANK=0, SEQOP=0), then OLAT before IODIR so outputs start
-   * at their value, GPINTEN last so no half-configured pin latches an interrupt. On the first open,
-   * output bits no caller has set keep the chip's current latch (a redeploy does not flicker relays).
+   * Finds the chip and gives it the whole configuration (the write plan): a presence check that also
+   * undoes BANK=1 left by other software, then IOCON (BANK=0, SEQOP=0), OLAT, IPOL..GPPU, IODIR and
+   * GPINTEN. It writes what was last written plus the settings waiting at the head of the queue, then
+   * the changes still waiting, in order. On the first open, OLAT is taken from the chip (output bits no
+   * caller has set keep their level: a redeploy does not flicker relays).
    * Rejects with an {@link I2cError} (e.g. "no device at 0x20 on /dev/i2c-1 (Remote I/O error)").
    */
   open(): Promise<void> {
     if (this.closing) return Promise.reject(new ChipOfflineError(`${this.label} is closed`));
     if (this.openJob) return this.openJob;
-    if (this.stateValue !== 'online') this.stateValue = 'opening';
+    // Offline stays offline until this open succeeds (a failed probe is no new outage).
+    if (this.stateValue === 'closed') this.stateValue = 'opening';
+    const flush: FlushJob = {};
     const job = this.enqueue(async () => {
-      const waiters = this.openWaiters.splice(0);
+      if (this.tailFlush === flush) this.tailFlush = undefined;
+      const boundary = flush.boundary ?? this.registers.lastSeq;
       try {
-        await this.writeAll(!this.adopted);
-        this.adopted = true;
-        this.setOnline();
-        for (const w of waiters) w.resolve();
+        await this.writeAll(!this.adopted, boundary);
       } catch (err) {
-        const error = this.setOffline(err, 'opening the chip');
-        for (const w of waiters) w.reject(error);
-        throw error;
+        throw this.setOffline(err, 'opening the chip');
       }
-    }, false).finally(() => {
+      this.setOnline();
+      await this.writeWaiting(boundary);
+      // Changes staged while this job ran (the chip was not online then, so no flush was queued).
+      if (this.registers.size > 0) this.scheduleFlush();
+    }, flush).finally(() => {
       if (this.openJob === job) this.openJob = undefined;
     });
     this.openJob = job;
@@ -265,8 +329,8 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
     if (this.closing) return;
     this.closing = true;
     await this.tail.catch(() => undefined);
-    const closedError = new ChipOfflineError(`${this.label} was closed before it was opened`);
-    for (const w of this.openWaiters.splice(0)) w.reject(closedError);
+    this.clearDeadlineTimer();
+    this.registers.rejectAll(new NotWrittenError(`not written: ${this.label} was closed first`, this.lastError));
     this.stateValue = 'closed';
     await this.transport.release();
     this.removeAllListeners();
@@ -274,8 +338,8 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
 
   /**
    * Checks that the chip still holds its configuration (one 14-byte read of IODIR..GPPU and one of
-   * OLAT, both free of side effects). After a power glitch the chip is back at power-on values: the
-   * whole configuration and the last outputs are written again and `restored` is emitted.
+   * OLAT, both free of side effects). After a power glitch the chip is back at power-on values: what
+   * was last written is written again and `restored` is emitted with every register that was wrong.
    */
   verify(): Promise<VerifyResult> {
     return this.enqueue(async () => {
@@ -283,18 +347,18 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
       try {
         const config = await this.transport.readBlock(this.address, 0x00, 14);
         const olat = await this.transport.readBlock(this.address, BANK0.OLATA, 2);
+        const pending = this.registers.pendingAddresses();
+        const written = this.registers.written;
         const mismatches: string[] = [];
-        const check = (address: number, actual: number) => {
-          if (this.dirty.has(address) || this.isFrozen(address)) return; // a queued flush will write it anyway
-          const expected = this.expectedByte(address);
+        for (const address of WRITABLE_ADDRESSES) {
+          if (pending.has(address)) continue; // about to be written anyway
+          const actual = address === BANK0.OLATA ? olat[0] : address === BANK0.OLATB ? olat[1] : config[address];
+          const expected = byteOf(written, address);
           if (actual !== expected) mismatches.push(`${registerLabel(address)} is ${hex(actual)}, expected ${hex(expected)}`);
-        };
-        for (let i = 0; i < 14; i++) check(i, config[i]);
-        check(BANK0.OLATA, olat[0]);
-        check(BANK0.OLATB, olat[1]);
+        }
         const result: VerifyResult = { ok: mismatches.length === 0, mismatches };
         if (!result.ok) {
-          await this.writeAll(false);
+          await this.writeAll(false, 0); // what the chip was last given; changes queued later follow
           this.emit('restored', result);
         }
         return result;
@@ -307,40 +371,48 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
   // ---------------------------------------------------------------------------------------------
   // Bulk configuration
 
-  /** Applies per-pin settings to the pins in `settings.mask` in one flush. */
-  configurePins(settings: PinSettings): Promise<void> {
+  /** Applies per-pin settings to the pins in `settings.mask` as one change. */
+  configurePins(settings: PinSettings, options?: WriteOptions): Promise<void> {
     if (typeof settings !== 'object' || settings === null) throw new ArgumentError('settings', 'an object', settings);
-    const mask = checkBusValue(settings.mask, 'mask');
-    const fields: [keyof PinSettings, ConfigRegister][] = [
-      ['direction', 'IODIR'], ['pullup', 'GPPU'], ['invert', 'IPOL'], ['interruptEnable', 'GPINTEN'],
-      ['interruptCompare', 'INTCON'], ['interruptDefault', 'DEFVAL'], ['output', 'OLAT'],
-    ];
-    const updates: [ConfigRegister, number][] = [];
-    for (const [field, register] of fields) {
-      const value = settings[field];
-      if (value !== undefined) updates.push([register, checkBusValue(value, field)]);
+    return this.configure({ pins: settings }, options);
+  }
+
+  /** Several pin settings and the INT output options as one change: written together, or not at all. */
+  configure(update: ChipUpdate, options?: WriteOptions): Promise<void> {
+    if (typeof update !== 'object' || update === null) throw new ArgumentError('update', 'an object', update);
+    const changes: RegisterChange[] = [];
+    const list = update.pins === undefined ? [] : Array.isArray(update.pins) ? update.pins : [update.pins as PinSettings];
+    for (const settings of list) changes.push(...this.pinChanges(settings));
+    let iocon: number | undefined;
+    if (update.interruptOutput !== undefined) {
+      iocon = Mcp23017.ioconValue(checkInterruptOutput(update.interruptOutput, this.getInterruptOutput(), 'interruptOutput', 'interruptOutput.'));
     }
-    for (const [register, value] of updates) this.stage(register, mask, value);
-    return this.flush();
+    return this.stage({ changes, iocon }, options).then(() => undefined);
   }
 
   /** Sets the INT output options (IOCON MIRROR / ODR / INTPOL). */
-  setInterruptOutput(options: Partial<InterruptOutputOptions>): Promise<void> {
-    this.stageIocon(Mcp23017.ioconValue(checkInterruptOutput(options, this.getInterruptOutput(), 'options', '')));
-    return this.flush();
+  setInterruptOutput(options: Partial<InterruptOutputOptions>, writeOptions?: WriteOptions): Promise<void> {
+    const iocon = Mcp23017.ioconValue(checkInterruptOutput(options, this.getInterruptOutput(), 'options', ''));
+    return this.stage({ changes: [], iocon }, writeOptions).then(() => undefined);
   }
 
   getInterruptOutput(): InterruptOutputOptions {
+    const iocon = this.registers.desired.IOCON;
     return {
-      mirror: (this.iocon & IOCON.MIRROR) !== 0,
-      openDrain: (this.iocon & IOCON.ODR) !== 0,
-      activeHigh: (this.iocon & IOCON.INTPOL) !== 0,
+      mirror: (iocon & IOCON.MIRROR) !== 0,
+      openDrain: (iocon & IOCON.ODR) !== 0,
+      activeHigh: (iocon & IOCON.INTPOL) !== 0,
     };
   }
 
-  /** The desired value of a shadowed register (16-bit), or IOCON (8-bit). */
+  /** The desired value of a cached register (16-bit), or IOCON (8-bit): including changes not written yet. */
   getRegister(register: ConfigRegister | 'IOCON'): number {
-    return register === 'IOCON' ? this.iocon : this.shadow[register];
+    return this.registers.desired[register];
+  }
+
+  /** What the chip holds, as far as the driver knows: the value last written (16-bit), or IOCON (8-bit). */
+  getWrittenRegister(register: ConfigRegister | 'IOCON'): number {
+    return this.registers.written[register];
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -351,28 +423,28 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
   setPortDirection(port: Port, value: number): Promise<void> { return this.setPortBits('IODIR', port, value); }
   getPortDirection(port: Port): number { return this.getPortBits('IODIR', port); }
   setBusDirection(value: number): Promise<void> { return this.setBusBits('IODIR', value); }
-  getBusDirection(): number { return this.shadow.IODIR; }
+  getBusDirection(): number { return this.registers.desired.IODIR; }
 
   setPinPullup(pin: number, value: number | boolean): Promise<void> { return this.setPinBit('GPPU', pin, value); }
   getPinPullup(pin: number): 0 | 1 { return this.getPinBit('GPPU', pin); }
   setPortPullups(port: Port, value: number): Promise<void> { return this.setPortBits('GPPU', port, value); }
   getPortPullups(port: Port): number { return this.getPortBits('GPPU', port); }
   setBusPullups(value: number): Promise<void> { return this.setBusBits('GPPU', value); }
-  getBusPullups(): number { return this.shadow.GPPU; }
+  getBusPullups(): number { return this.registers.desired.GPPU; }
 
   invertPin(pin: number, value: number | boolean): Promise<void> { return this.setPinBit('IPOL', pin, value); }
   getPinPolarity(pin: number): 0 | 1 { return this.getPinBit('IPOL', pin); }
   invertPort(port: Port, value: number): Promise<void> { return this.setPortBits('IPOL', port, value); }
   getPortPolarity(port: Port): number { return this.getPortBits('IPOL', port); }
   invertBus(value: number): Promise<void> { return this.setBusBits('IPOL', value); }
-  getBusPolarity(): number { return this.shadow.IPOL; }
+  getBusPolarity(): number { return this.registers.desired.IPOL; }
 
   setInterruptOnPin(pin: number, value: number | boolean): Promise<void> { return this.setPinBit('GPINTEN', pin, value); }
   getInterruptOnPin(pin: number): 0 | 1 { return this.getPinBit('GPINTEN', pin); }
   setInterruptOnPort(port: Port, value: number): Promise<void> { return this.setPortBits('GPINTEN', port, value); }
   getInterruptOnPort(port: Port): number { return this.getPortBits('GPINTEN', port); }
   setInterruptOnBus(value: number): Promise<void> { return this.setBusBits('GPINTEN', value); }
-  getInterruptOnBus(): number { return this.shadow.GPINTEN; }
+  getInterruptOnBus(): number { return this.registers.desired.GPINTEN; }
 
   /** INTCON of a port: 1 bits compare with DEFVAL, 0 bits interrupt on change. */
   setInterruptType(port: Port, value: number): Promise<void> { return this.setPortBits('INTCON', port, value); }
@@ -389,39 +461,54 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
   setInterruptPolarity(value: number | boolean): Promise<void> {
     return this.setInterruptOutput({ activeHigh: checkBit(value) === 1 });
   }
-  getInterruptPolarity(): 0 | 1 { return (this.iocon & IOCON.INTPOL) !== 0 ? 1 : 0; }
+  getInterruptPolarity(): 0 | 1 { return (this.registers.desired.IOCON & IOCON.INTPOL) !== 0 ? 1 : 0; }
   /** IOCON.ODR: 1 = open-drain INT outputs. */
   setInterruptOpenDrain(value: number | boolean): Promise<void> {
     return this.setInterruptOutput({ openDrain: checkBit(value) === 1 });
   }
 
-  /** Sets one output pin from the OLAT shadow (a masked write, never a read of GPIO). */
-  writePin(pin: number, value: number | boolean): Promise<void> { return this.setPinBit('OLAT', pin, value); }
-  writePort(port: Port, value: number): Promise<void> { return this.setPortBits('OLAT', port, value); }
-  writeBus(value: number): Promise<void> { return this.setBusBits('OLAT', value); }
+  /** Sets one output pin from the cached OLAT (a masked write, never a read of GPIO). Resolves with the OLAT written. */
+  writePin(pin: number, value: number | boolean, options?: WriteOptions): Promise<number> {
+    const p = checkPin(pin);
+    const bit = checkBit(value);
+    return this.writeMasked(pinMask(p), bit ? 0xffff : 0, options);
+  }
 
-  /** Sets the OLAT bits in `mask` to those of `value` (16-bit). */
-  writeMasked(mask: number, value: number, options: WriteOptions = {}): Promise<void> {
+  writePort(port: Port, value: number, options?: WriteOptions): Promise<number> {
+    const p = checkPort(port);
+    const v = checkPortValue(value);
+    return this.writeMasked(portMask(p), portToBus(p, v), options);
+  }
+
+  writeBus(value: number, options?: WriteOptions): Promise<number> {
+    return this.writeMasked(0xffff, checkBusValue(value), options);
+  }
+
+  /** Sets the OLAT bits in `mask` to those of `value` (16-bit). Resolves with the OLAT written. */
+  writeMasked(mask: number, value: number, options?: WriteOptions): Promise<number> {
     const m = checkBusValue(mask, 'mask');
     const v = checkBusValue(value, 'value');
-    this.stage('OLAT', m, v);
-    return this.flush();
+    return this.stage({ changes: [{ register: 'OLAT', mask: m, value: v }] }, options).then((r) => r.OLAT);
   }
 
-  /** Inverts the OLAT bits in `mask`, relative to every earlier call. */
-  toggleMasked(mask: number, options: WriteOptions = {}): Promise<void> {
+  /** Inverts the OLAT bits in `mask`, relative to every earlier call. Resolves with the OLAT written. */
+  toggleMasked(mask: number, options?: WriteOptions): Promise<number> {
     const m = checkBusValue(mask, 'mask');
-    this.stage('OLAT', m, ~this.shadow.OLAT & 0xffff);
-    return this.flush();
+    return this.stage({ changes: [{ register: 'OLAT', mask: m, value: 'toggle' }] }, options).then((r) => r.OLAT);
   }
 
-  togglePin(pin: number): Promise<void> {
-    return this.toggleMasked(pinMask(checkPin(pin)));
+  togglePin(pin: number, options?: WriteOptions): Promise<number> {
+    return this.toggleMasked(pinMask(checkPin(pin)), options);
   }
 
-  /** The output latch as the driver wants it (16-bit), including writes still queued. */
+  /** The output latch as the driver wants it (16-bit), including writes not written yet. */
   getOutputs(): number {
-    return this.shadow.OLAT;
+    return this.registers.desired.OLAT;
+  }
+
+  /** The output latch as last written to the chip. */
+  getWrittenOutputs(): number {
+    return this.registers.written.OLAT;
   }
 
   /** Reads one pin (GPIO, inversion applied). Like every GPIO read this clears the port's interrupt; the capture is published. */
@@ -466,7 +553,10 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
   /**
    * Reads INTFA, INTFB, INTCAPA, INTCAPB, GPIOA, GPIOB in one 6-byte transaction from 0x0E. INTF is
    * clocked out before INTCAP, so it shows what was pending; the INTCAP bytes then clear both ports.
-   * Comparing captured and current recovers a press and its release between two reads.
+   * Comparing captured and current recovers a press and its release between two reads. A read that
+   * failed and was retried by the transport may have cleared a capture: the retry still returns the
+   * port as it is now, so a lasting change is never lost (a press and release both inside the lost
+   * capture are).
    */
   service(): Promise<ServiceResult> {
     return this.enqueue(async () => {
@@ -481,14 +571,17 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
         { flags: bytes[0], captured: bytes[2], current: bytes[4] },
         { flags: bytes[1], captured: bytes[3], current: bytes[5] },
       ];
+      const written = this.registers.written;
+      const last = this.lastReadConfig;
+      const rebased = last ? ((written.IODIR ^ last.IODIR) | (written.IPOL ^ last.IPOL)) & 0xffff : 0xffff;
+      this.lastReadConfig = { IODIR: written.IODIR, IPOL: written.IPOL };
       const result: ServiceResult = {
         flags: ports[0].flags | (ports[1].flags << 8),
         captured: ports[0].captured | (ports[1].captured << 8),
         current: ports[0].current | (ports[1].current << 8),
         ports,
-        rebased: this.rebaseMask,
+        rebased,
       };
-      this.rebaseMask = 0;
       this.emit('service', result);
       return result;
     });
@@ -500,177 +593,156 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
   private setPinBit(register: ConfigRegister, pin: number, value: number | boolean): Promise<void> {
     const p = checkPin(pin);
     const bit = checkBit(value);
-    this.stage(register, pinMask(p), bit ? 0xffff : 0);
-    return this.flush();
+    return this.stage({ changes: [{ register, mask: pinMask(p), value: bit ? 0xffff : 0 }] }).then(() => undefined);
   }
 
   private getPinBit(register: ConfigRegister, pin: number): 0 | 1 {
-    return (this.shadow[register] & pinMask(checkPin(pin))) !== 0 ? 1 : 0;
+    return (this.registers.desired[register] & pinMask(checkPin(pin))) !== 0 ? 1 : 0;
   }
 
   private setPortBits(register: ConfigRegister, port: Port, value: number): Promise<void> {
     const p = checkPort(port);
     const v = checkPortValue(value);
-    this.stage(register, portMask(p), portToBus(p, v));
-    return this.flush();
+    return this.stage({ changes: [{ register, mask: portMask(p), value: portToBus(p, v) }] }).then(() => undefined);
   }
 
   private getPortBits(register: ConfigRegister, port: Port): number {
-    return busToPort(checkPort(port), this.shadow[register]);
+    return busToPort(checkPort(port), this.registers.desired[register]);
   }
 
   private setBusBits(register: ConfigRegister, value: number): Promise<void> {
-    this.stage(register, 0xffff, checkBusValue(value));
-    return this.flush();
+    return this.stage({ changes: [{ register, mask: 0xffff, value: checkBusValue(value) }] }).then(() => undefined);
   }
 
-  /** Updates the shadow now (call order = write order) and marks the changed bytes dirty. */
-  private stage(register: ConfigRegister, mask: number, value: number): void {
-    if (this.closing) return;
-    const before = this.shadow[register];
-    const after = ((before & ~mask) | (value & mask)) & 0xffff;
-    this.shadow[register] = after;
-    if (register === 'OLAT') {
-      this.olatKnown |= mask;
-      this.emit('outputs', after);
+  /** The register changes of per-pin settings (checked; throws before anything is staged). */
+  private pinChanges(settings: PinSettings): RegisterChange[] {
+    if (typeof settings !== 'object' || settings === null) throw new ArgumentError('settings', 'an object', settings);
+    const mask = checkBusValue(settings.mask, 'mask');
+    const fields: [keyof PinSettings, ConfigRegister][] = [
+      ['direction', 'IODIR'], ['pullup', 'GPPU'], ['invert', 'IPOL'], ['interruptEnable', 'GPINTEN'],
+      ['interruptCompare', 'INTCON'], ['interruptDefault', 'DEFVAL'], ['output', 'OLAT'],
+    ];
+    const changes: RegisterChange[] = [];
+    for (const [field, register] of fields) {
+      const value = settings[field];
+      if (value !== undefined) changes.push({ register, mask, value: checkBusValue(value, field) });
     }
-    // Rebased only once written: a service read queued before the write still sees the old setting.
-    if (register === 'IODIR' || register === 'IPOL') this.stagedRebase |= before ^ after;
-    const base = ADDRESS[register];
-    // Outputs are always written when asked for (a write is the caller's intent, and cheap);
-    // configuration bytes only when they change.
-    if (register === 'OLAT' || (before & 0x00ff) !== (after & 0x00ff)) if (mask & 0x00ff) this.dirty.add(base);
-    if (register === 'OLAT' || (before & 0xff00) !== (after & 0xff00)) if (mask & 0xff00) this.dirty.add(base + 1);
+    return changes;
   }
 
-  private stageIocon(value: number): void {
-    if (value === this.iocon || this.closing) return;
-    this.iocon = value;
-    this.dirty.add(BANK0.IOCONA);
+  /** Queues a change (call order = write order) and makes sure a job will write it. */
+  private stage(update: RegisterUpdate, options?: WriteOptions): Promise<RegisterValues> {
+    const { waitMs, latest } = checkWriteOptions(options);
+    if (this.closing) return Promise.reject(new ChipOfflineError(`${this.label} is closed`));
+    const before = this.registers.desired.OLAT;
+    const { done } = this.registers.add(update, { latest, waitMs: waitMs ?? this.writeWaitMs, now: this.clock.now() });
+    if (this.registers.desired.OLAT !== before || update.changes.some((c) => c.register === 'OLAT')) this.emit('outputs', this.registers.desired.OLAT);
+    this.armDeadline();
+    this.scheduleFlush();
+    return done;
+  }
+
+  /** A flush job for waiting changes, unless one is queued and not started (they join it) or the chip is not open. */
+  private scheduleFlush(): void {
+    if (this.tailFlush || (this.stateValue !== 'online' && this.stateValue !== 'opening')) return;
+    const flush: FlushJob = {};
+    void this.enqueue(async () => {
+      if (this.tailFlush === flush) this.tailFlush = undefined;
+      await this.writeWaiting(flush.boundary ?? this.registers.lastSeq);
+    }, flush);
+  }
+
+  /** Writes the waiting changes up to `boundary`, batch by batch; on a failure they wait again (offline). */
+  private async writeWaiting(boundary: number): Promise<void> {
+    while (this.stateValue === 'online') {
+      const batch = this.registers.nextBatch(boundary);
+      if (!batch) return;
+      try {
+        await this.writeBytes(batch.bytes, batch.target.IOCON);
+      } catch (err) {
+        const error = this.setOffline(err, 'writing');
+        this.withOutputs(() => this.registers.abort(batch, this.clock.now(), (r) => this.notWritten(r, error)));
+        return;
+      }
+      this.registers.commit(batch);
+    }
+  }
+
+  /** Writes bytes in the order of the write plan. */
+  private async writeBytes(bytes: ReadonlyMap<number, number>, iocon: number): Promise<void> {
+    for (const write of planWrites(bytes, iocon & IOCON_WRITABLE)) {
+      if (write.values.length === 1) await this.transport.writeByte(this.address, write.register, write.values[0]);
+      else await this.transport.writeBlock(this.address, write.register, write.values);
+    }
   }
 
   /**
-   * Queues a write of every dirty byte. If the last queued job is a flush that has not started yet,
-   * the new changes join it: one bus write for many calls, and nothing overtakes a job queued before.
+   * The whole (re)initialisation, see {@link open}; also the restore after a glitch. Writes what the
+   * chip was last given, with the first batch of changes waiting up to `boundary` folded in.
    */
-  private flush(): Promise<void> {
-    if (this.closing) return Promise.reject(new ChipOfflineError(`${this.label} is closed`));
-    if (this.stateValue === 'closed') {
-      // Staged before the first open(): that open writes the whole shadow, this included.
-      return new Promise((resolve, reject) => this.openWaiters.push({ resolve, reject }));
-    }
-    if (this.pendingFlush && this.tailIsFlush) return this.pendingFlush;
-    const state: FlushState = {};
-    const job = this.enqueue(async () => {
-      if (this.pendingFlush === job) {
-        this.pendingFlush = undefined;
-        this.pendingFlushState = undefined;
-      }
-      // The bytes this flush writes are fixed now (or when a later job froze them), so a change
-      // staged while it runs goes to the next flush and nothing overtakes a job queued before it.
-      if (state.snapshot) this.frozen.delete(state.snapshot);
-      const { values, rebase } = state.snapshot ?? this.takeDirty();
-      // Not written: keep them dirty so the next open() or flush writes the desired state.
-      const keep = () => {
-        for (const a of values.keys()) this.dirty.add(a);
-        this.stagedRebase |= rebase;
-      };
-      if (this.stateValue !== 'online') {
-        keep();
-        throw this.offlineError();
-      }
-      try {
-        await this.writeValues(values);
-      } catch (err) {
-        keep();
-        throw this.setOffline(err, 'writing');
-      }
-      this.rebaseMask |= rebase;
-    }, true);
-    this.pendingFlush = job;
-    this.pendingFlushState = state;
-    return job;
-  }
-
-  /** The dirty bytes with the values they should get now; they are no longer dirty. */
-  private takeDirty(): DirtyBytes {
-    const values = new Map<number, number>();
-    for (const a of this.dirty) values.set(a, this.expectedByte(a));
-    this.dirty.clear();
-    const rebase = this.stagedRebase;
-    this.stagedRebase = 0;
-    return { values, rebase };
-  }
-
-  /** Whether a byte is in a frozen snapshot of a flush still queued: its shadow is ahead of the chip. */
-  private isFrozen(address: number): boolean {
-    for (const snapshot of this.frozen) if (snapshot.values.has(address)) return true;
-    return false;
-  }
-
-  /** Writes bytes in as few transfers as possible: OLAT first, GPINTEN last, consecutive runs in one. */
-  private async writeValues(values: Map<number, number>): Promise<void> {
-    const addresses = [...values.keys()];
-    const first: number[] = addresses.filter((a) => a === BANK0.OLATA || a === BANK0.OLATB);
-    const last: number[] = addresses.filter((a) => a === BANK0.GPINTENA || a === BANK0.GPINTENB);
-    const middle = addresses.filter((a) => !first.includes(a) && !last.includes(a));
-    for (const group of [first, middle, last]) {
-      const sorted = group.sort((a, b) => a - b);
-      let i = 0;
-      while (i < sorted.length) {
-        let j = i;
-        while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
-        const run = sorted.slice(i, j + 1).map((a) => values.get(a) as number);
-        if (run.length === 1) await this.transport.writeByte(this.address, sorted[i], run[0]);
-        else await this.transport.writeBlock(this.address, sorted[i], run);
-        i = j + 1;
-      }
-    }
-  }
-
-  /** What the chip should hold at a BANK=0 address 0x00-0x0D or OLAT. */
-  private expectedByte(address: number): number {
-    if (address === BANK0.IOCONA || address === BANK0.IOCONB) return this.iocon & IOCON_WRITABLE;
-    for (const register of CONFIG_REGISTERS) {
-      const base = ADDRESS[register];
-      if (address === base) return this.shadow[register] & 0xff;
-      if (address === base + 1) return (this.shadow[register] >> 8) & 0xff;
-    }
-    throw new ArgumentError('address', 'a shadowed register', address);
-  }
-
-  /** The whole (re)initialisation, see {@link open}. */
-  private async writeAll(adopt: boolean): Promise<void> {
+  private async writeAll(adopt: boolean, boundary: number): Promise<void> {
     const t = this.transport;
     const a = this.address;
-    // Presence check and BANK recovery (note §1): in BANK=1, 0x05 is IOCON; in BANK=0 it is GPINTENB,
-    // which is rewritten below anyway.
+    // Presence check and BANK recovery (docs/mcp23017.md §6.4): in BANK=1, 0x05 is IOCON; in BANK=0
+    // it is GPINTENB, which is rewritten below anyway. Clearing bit 7 there is harmless either way;
+    // reading IOCON at its BANK=0 address afterwards tells which one it was.
     const probe = await t.readByte(a, 0x05);
-    if (probe & IOCON.BANK) await t.writeByte(a, 0x05, probe & ~IOCON.BANK & 0xff);
-    await t.writeByte(a, BANK0.IOCONA, this.iocon & IOCON_WRITABLE);
-    if (adopt) {
-      const olat = await t.readBlock(a, BANK0.OLATA, 2);
-      const chip = olat[0] | (olat[1] << 8);
-      this.shadow.OLAT = ((chip & ~this.olatKnown) | (this.shadow.OLAT & this.olatKnown)) & 0xffff;
-      this.olatKnown = 0xffff;
-      this.emit('outputs', this.shadow.OLAT);
+    if (probe & IOCON.BANK) {
+      const cleared = probe & ~IOCON.BANK & 0xff;
+      await t.writeByte(a, 0x05, cleared);
+      const iocon = await t.readByte(a, BANK0.IOCONA);
+      if (iocon === (cleared & IOCON_WRITABLE)) this.emit('bank1', probe);
     }
-    // Everything is written below, so nothing stays dirty, except bytes that a flush queued behind
-    // this job will overwrite with an older frozen value: the flush after it must write them again.
-    for (const address of this.dirty) if (!this.isFrozen(address)) this.dirty.delete(address);
-    // Changes staged but not yet written are written here: their pins are a new baseline.
-    this.rebaseMask |= this.stagedRebase;
-    this.stagedRebase = 0;
-    const bytes = (from: number, count: number) => Array.from({ length: count }, (_, i) => this.expectedByte(from + i));
-    // Outputs first (an output starts at its value), pull-ups and polarity before the direction (a
-    // pin turning into an input never floats), interrupt enables last (no half-configured pin latches).
-    await t.writeBlock(a, BANK0.OLATA, bytes(BANK0.OLATA, 2));
-    await t.writeBlock(a, BANK0.IPOLA, bytes(BANK0.IPOLA, 2));
-    await t.writeBlock(a, BANK0.DEFVALA, bytes(BANK0.DEFVALA, 8));
-    await t.writeBlock(a, BANK0.IODIRA, bytes(BANK0.IODIRA, 2));
-    await t.writeBlock(a, BANK0.GPINTENA, bytes(BANK0.GPINTENA, 2));
-    // No other rebase: after a recovery the configuration is what it was, so input differences
-    // against the last known values are real changes (a door opened during the outage).
+    if (adopt) {
+      // Read before IOCON is written: BANK is 0 now, and a 2-byte read at 0x14 covers OLATA and OLATB
+      // in sequential and in byte mode alike.
+      const olat = await t.readBlock(a, BANK0.OLATA, 2);
+      this.withOutputs(() => this.registers.adopt('OLAT', olat[0] | (olat[1] << 8)));
+    }
+    const first = this.registers.nextBatch(boundary, true) as NonNullable<ReturnType<RegisterState['nextBatch']>>;
+    try {
+      await this.writeBytes(first.bytes, first.target.IOCON);
+    } catch (err) {
+      this.withOutputs(() => this.registers.abort(first, this.clock.now(), (r) => this.notWritten(r, toI2cError(err, this.busNumber, this.address, 'opening the chip'))));
+      throw err;
+    }
+    this.registers.commit(first);
+    if (adopt) this.adopted = true;
+  }
+
+  /** Runs `fn` and emits `outputs` if the desired OLAT changed. */
+  private withOutputs(fn: () => void): void {
+    const before = this.registers.desired.OLAT;
+    fn();
+    if (this.registers.desired.OLAT !== before) this.emit('outputs', this.registers.desired.OLAT);
+  }
+
+  private notWritten(request: WriteRequest, cause?: I2cError): NotWrittenError {
+    const error = cause ?? this.lastError;
+    const waited = request.waitMs === Infinity ? '' : ` within ${request.waitMs} ms`;
+    const why = error ? `: ${error.message}` : this.stateValue === 'online' ? ' (the bus was busy)' : ` (${this.label} is not open)`;
+    return new NotWrittenError(`not written${waited}${why}`, error);
+  }
+
+  private armDeadline(): void {
+    const next = this.registers.nextDeadline;
+    if (next === this.deadlineAt) return;
+    if (next > this.deadlineAt && this.deadlineTimer !== undefined) return; // the earlier timer re-arms
+    this.clearDeadlineTimer();
+    if (next === Infinity || this.closing) return;
+    this.deadlineAt = next;
+    this.deadlineTimer = this.clock.setTimeout(() => {
+      this.deadlineTimer = undefined;
+      this.deadlineAt = Infinity;
+      this.withOutputs(() => this.registers.expire(this.clock.now(), (r) => this.notWritten(r)));
+      this.armDeadline();
+    }, Math.max(0, next - this.clock.now()));
+  }
+
+  private clearDeadlineTimer(): void {
+    if (this.deadlineTimer !== undefined) this.clock.clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    this.deadlineAt = Infinity;
   }
 
   private setOnline(): void {
@@ -695,18 +767,13 @@ export class Mcp23017 extends EventEmitter<DriverEvents> {
     return new ChipOfflineError(`${this.label} is not open`);
   }
 
-  private enqueue<T>(job: Job<T>, isFlushCandidate = false): Promise<T> {
-    if (!isFlushCandidate && this.tailIsFlush && this.pendingFlushState) {
-      // A job queued behind a flush that has not started: freeze what that flush writes, so changes
-      // staged from now on are written after this job (by a new flush), never before it.
-      this.pendingFlushState.snapshot = this.takeDirty();
-      this.frozen.add(this.pendingFlushState.snapshot);
-      this.pendingFlush = undefined;
-      this.pendingFlushState = undefined;
-    }
+  private enqueue<T>(job: Job<T>, flush?: FlushJob): Promise<T> {
+    // A job queued behind a flush that has not started fixes what that flush writes: changes staged
+    // from now on are written after this job (by a new flush), never before it.
+    if (this.tailFlush && this.tailFlush !== flush) this.tailFlush.boundary = this.registers.lastSeq;
+    this.tailFlush = flush;
     const result = this.tail.then(job, job);
     this.tail = result.catch(() => undefined);
-    this.tailIsFlush = isFlushCandidate;
     return result;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Ties an {@link IntLineWatcher} to a {@link ChipSupervisor}: every INT edge services the chip at
- * once, and slow polls cover what an edge cannot (note linux-i2c-gpio.md §3, "Servicing rule").
+ * once, and slow polls cover what an edge cannot (docs/mcp23017.md §7.2).
  *
  * - Edge: `supervisor.serviceNow()`, which reads INTF, INTCAP and GPIO (one 6-byte read) and repeats
  *   until no flag is left, so a change that lands while servicing is not lost. Edges that arrive

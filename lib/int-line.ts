@@ -1,6 +1,6 @@
 /**
  * Watches the MCP23017's INT output wired to a Raspberry Pi GPIO, through libgpiod's `gpiomon`
- * (Debian package `gpiod`), and reports each edge. See /work/shared/notes/linux-i2c-gpio.md §3.
+ * (Debian package `gpiod`), and reports each edge. See docs/linux-i2c-and-gpio.md §3.
  *
  * Why a child process: no native build, no npm dependency, works on the Pi 4 and Pi 5, Bookworm
  * (libgpiod 1.6) and Trixie (libgpiod 2.x). The line is found BY NAME ("GPIO23"), never by gpiochip

@@ -80,7 +80,7 @@ export const IOCON = {
   BANK: 0x80,
   /** 1 = INTA and INTB are internally ORed. */
   MIRROR: 0x40,
-  /** 1 = sequential operation DISABLED (the address pointer does not advance). */
+  /** 1 = sequential operation DISABLED: the pointer stays put (BANK=1) or swaps A/B (BANK=0), docs/mcp23017.md §3.1. */
   SEQOP: 0x20,
   /** 1 = SDA slew-rate control disabled. */
   DISSLW: 0x10,

@@ -1,16 +1,20 @@
 /**
- * Keeps one chip working, unattended: opens it (retrying with capped backoff while it is absent),
- * services its interrupts (polling every N ms, or when told that the INT line fired), checks now and
- * then that it still holds its configuration (a power glitch resets it), and reopens it after a
- * failure. Everything here ends on `stop()`.
+ * Keeps one chip working, unattended: opens it, services its interrupts (polling every N ms, or when
+ * told that the INT line fired), checks now and then that it still holds its configuration (a power
+ * glitch resets it), and while the chip does not answer, probes it at a steady, cheap rate so that it
+ * is picked up within about one probe interval of answering again. Everything here ends on `stop()`.
  *
- * It reports `status` changes and the ordered `input` changes of all 16 pins; the Node-RED config
- * node only maps these to node status and messages.
+ * Users subscribe to input changes of some pins ({@link ChipSupervisor.subscribeInputs}): each gets a
+ * baseline, then the ordered changes. The log gets one line when the chip goes, one when it comes
+ * back (how long it was gone, how many probes failed), and a summary of the transactions that needed
+ * a retry, at most once per `retrySummaryMs`.
  */
 import { EventEmitter } from 'node:events';
-import { Mcp23017, type ServiceResult, type VerifyResult } from './driver';
-import type { I2cError } from './errors';
-import { InputTracker, type InputStep } from './inputs';
+import { Mcp23017, type InputConfig, type ServiceResult, type VerifyResult } from './driver';
+import type { I2cError, I2cErrorKind } from './errors';
+import { InputTracker, type InputStep, type KnownInputs } from './inputs';
+import { systemClock, type Clock } from './clock';
+import type { RetryEvent } from './transport';
 
 export type SupervisorState = 'starting' | 'online' | 'offline' | 'stopped';
 
@@ -18,8 +22,10 @@ export interface SupervisorStatus {
   state: SupervisorState;
   /** Why it is offline. */
   error?: I2cError;
-  /** When offline: milliseconds until the next attempt. */
+  /** When offline: milliseconds between probes. */
   retryInMs?: number;
+  /** When offline: probes that failed since it went. */
+  failedProbes?: number;
 }
 
 export interface SupervisorOptions {
@@ -27,10 +33,12 @@ export interface SupervisorOptions {
   pollInterval: number;
   /** Milliseconds between configuration checks (0 = never). Default 5000. */
   verifyInterval?: number;
-  /** First retry delay after a failure; doubles up to `retryMax`. Default 500. */
-  retryInitial?: number;
-  /** Longest retry delay. Default 30000. */
-  retryMax?: number;
+  /**
+   * Milliseconds between probes while the chip does not answer (each one a read without side effects,
+   * then the whole configuration when it answers). The poll interval is used when it is longer.
+   * Default 1000.
+   */
+  probeInterval?: number;
   /**
    * Most service reads in a row while flags stay set. Default 1, enough when polling: a change after
    * the read is latched again and the next poll reads it. With the INT line use more (8): the reads
@@ -38,51 +46,118 @@ export interface SupervisorOptions {
    * (an INT shared with another chip); they stop early when they repeat (a held compare-mode pin).
    */
   maxServiceLoops?: number;
+  /** Longest time between two retry summaries in the log. Default 60000. */
+  retrySummaryMs?: number;
+  /** What was known of the inputs before (e.g. before a redeploy): changes since are reported. */
+  knownInputs?: KnownInputs;
+  clock?: Clock;
 }
 
 export interface SupervisorEvents {
   status: [SupervisorStatus];
+  /** Every service read's changes (all watched pins), for views; users subscribe instead. */
   input: [InputStep[], ServiceResult];
   restored: [VerifyResult];
-  /** A failure worth a log line (the status shows it too). */
+  /** Worth a warning in the log (the status shows it too). */
   warning: [string];
+  /** Worth an info line in the log. */
+  info: [string];
+}
+
+/** What a subscriber of input changes is told. */
+export interface InputListener {
+  /**
+   * The pins in `mask` are at these levels (bit k = pin k+1), not as a change: at the first service
+   * read after subscribing (the levels last reported, so what changed since follows as changes), and
+   * for pins whose direction or polarity was just rewritten.
+   */
+  baseline(value: number, mask: number, result: ServiceResult): void;
+  /** Ordered changes that involve the subscribed pins (`step.changed` may include other pins). */
+  changes(steps: InputStep[], result: ServiceResult): void;
+}
+
+/** What is known of a chip's inputs and the direction/polarity they were read under (kept across a redeploy). */
+export interface InputMemory {
+  known: KnownInputs;
+  config: InputConfig;
+}
+
+export interface InputSubscription {
+  readonly mask: number;
+  close(): void;
+}
+
+interface Subscriber {
+  mask: number;
+  listener: InputListener;
+  based: boolean;
+  closed: boolean;
+}
+
+const KIND_TEXT: Partial<Record<I2cErrorKind, string>> = {
+  io: 'I/O error',
+  timeout: 'timeout',
+  absent: 'NACK',
+};
+
+/** "1.5 s", "250 ms" */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60000) return `${Math.round(ms / 100) / 10} s`;
+  const minutes = Math.floor(ms / 60000);
+  const seconds = Math.round((ms % 60000) / 1000);
+  return seconds ? `${minutes} min ${seconds} s` : `${minutes} min`;
 }
 
 export class ChipSupervisor extends EventEmitter<SupervisorEvents> {
   readonly driver: Mcp23017;
-  private readonly options: Required<SupervisorOptions>;
+  private readonly options: Required<Omit<SupervisorOptions, 'knownInputs' | 'clock'>>;
+  private readonly clock: Clock;
   private readonly tracker = new InputTracker();
+  private readonly subscribers = new Set<Subscriber>();
   private statusValue: SupervisorStatus = { state: 'starting' };
-  private inputWatchers = 0;
-  private retryDelay: number;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
-  private verifyTimer: NodeJS.Timeout | undefined;
+  private probeTimer: unknown;
+  private pollTimer: unknown;
+  private verifyTimer: unknown;
+  private summaryTimer: unknown;
   private servicing: Promise<void> | undefined;
   private serviceAgain = false;
   private held = 0;
   private stopped = false;
   private started = false;
+  /** When the current outage began (clock time), and the probes that failed since. */
+  private offlineSince: number | undefined;
+  private failedProbes = 0;
+  private everOnline = false;
+  /** Retries of this chip's transactions since the last summary, by error kind. */
+  private retries = new Map<I2cErrorKind, number>();
+  private retriesTotal = 0;
+  private readonly onRetry = (event: RetryEvent) => this.countRetry(event);
 
   constructor(driver: Mcp23017, options: SupervisorOptions) {
     super();
     this.driver = driver;
+    this.clock = options.clock ?? systemClock;
     this.options = {
       verifyInterval: 5000,
-      retryInitial: 500,
-      retryMax: 30000,
+      probeInterval: 1000,
       maxServiceLoops: 1,
-      ...options,
-    };
-    this.retryDelay = this.options.retryInitial;
+      retrySummaryMs: 60000,
+      ...Object.fromEntries(Object.entries(options).filter(([k, v]) => v !== undefined && k !== 'knownInputs' && k !== 'clock')),
+    } as Required<Omit<SupervisorOptions, 'knownInputs' | 'clock'>>;
+    if (options.knownInputs) this.tracker.seed(options.knownInputs);
     this.onService = this.onService.bind(this);
     driver.on('service', this.onService);
     driver.on('offline', (error) => this.handleFailure(error));
     // Whoever ran the check (the timer below, or a caller of driver.verify()), a restore is logged.
     driver.on('restored', (result) => {
       this.emit('restored', result);
-      this.emit('warning', `${driver.label} lost its configuration (${result.mismatches.slice(0, 3).join('; ')}); restored it`);
+      this.emit('warning', `${driver.label} lost its configuration (${result.mismatches.join('; ')}); restored it`);
     });
+    driver.on('bank1', (iocon) => {
+      this.emit('warning', `${driver.label} was in BANK=1 (IOCON 0x${iocon.toString(16).toUpperCase().padStart(2, '0')}, as some other MCP23017 software leaves it): switched it to BANK=0 and wrote the whole configuration`);
+    });
+    driver.transport.on('retry', this.onRetry);
   }
 
   get status(): SupervisorStatus {
@@ -92,7 +167,7 @@ export class ChipSupervisor extends EventEmitter<SupervisorEvents> {
   /**
    * A compare-mode pin is held away from its default value, so the chip keeps its interrupt asserted
    * (it re-latches after every clear) and the INT line cannot give an edge for other changes: whoever
-   * watches the INT line should poll until this is false again (note mcp23017.md §9).
+   * watches the INT line should poll until this is false again (docs/mcp23017.md §7.2).
    */
   get interruptHeld(): boolean {
     return this.held !== 0;
@@ -103,26 +178,48 @@ export class ChipSupervisor extends EventEmitter<SupervisorEvents> {
     return this.tracker.value;
   }
 
+  /** What is known of the inputs, with the setting they were read under (kept across a redeploy). */
+  inputMemory(): InputMemory | undefined {
+    const config = this.driver.inputConfig;
+    if (!config || this.tracker.value === undefined) return undefined;
+    return { known: this.tracker.snapshot(), config };
+  }
+
+  /** Probe interval in effect: `probeInterval`, or the poll interval if longer. */
+  get probeIntervalMs(): number {
+    return Math.max(this.options.probeInterval, this.options.pollInterval);
+  }
+
   /** Opens the chip (on the next tick, so that users created in the same tick have staged their settings). */
   start(): void {
     if (this.started || this.stopped) return;
     this.started = true;
-    this.retryTimer = setTimeout(() => this.connect(), 0);
+    this.probeTimer = this.clock.setTimeout(() => void this.connect(), 0);
   }
 
-  /** Someone wants input changes: polling runs while there is at least one. */
-  watchInputs(): void {
-    this.inputWatchers++;
-    if (this.inputWatchers === 1) this.schedulePoll(0);
-  }
-
-  unwatchInputs(): void {
-    if (this.inputWatchers === 0) return;
-    this.inputWatchers--;
-    if (this.inputWatchers === 0 && this.pollTimer) {
-      clearTimeout(this.pollTimer);
-      this.pollTimer = undefined;
+  /**
+   * Input changes of the pins in `mask` for `listener`: a baseline at the next service read, then the
+   * changes in order. Polling runs while there is at least one subscription.
+   */
+  subscribeInputs(mask: number, listener: InputListener): InputSubscription {
+    const subscriber: Subscriber = { mask: mask & 0xffff, listener, based: false, closed: false };
+    const first = this.subscribers.size === 0;
+    this.subscribers.add(subscriber);
+    if (this.statusValue.state === 'online') {
+      // Subscribed while the chip runs (a node restarted alone): read once the node has staged its
+      // pins (after its constructor), so it gets its baseline now, not at the next poll or INT edge.
+      queueMicrotask(() => void this.serviceNow());
     }
+    if (first) this.schedulePoll(this.options.pollInterval);
+    return {
+      mask: subscriber.mask,
+      close: () => {
+        if (subscriber.closed) return;
+        subscriber.closed = true;
+        this.subscribers.delete(subscriber);
+        if (this.subscribers.size === 0) this.clearTimer('pollTimer');
+      },
+    };
   }
 
   /**
@@ -149,7 +246,7 @@ export class ChipSupervisor extends EventEmitter<SupervisorEvents> {
           }
         } while (this.serviceAgain && !this.stopped);
       } catch {
-        // The driver went offline and reported it; handleFailure schedules the reconnect.
+        // The driver went offline and reported it; handleFailure schedules the probes.
       } finally {
         this.servicing = undefined;
       }
@@ -162,51 +259,70 @@ export class ChipSupervisor extends EventEmitter<SupervisorEvents> {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const timer of [this.retryTimer, this.pollTimer, this.verifyTimer]) if (timer) clearTimeout(timer);
-    this.retryTimer = this.pollTimer = this.verifyTimer = undefined;
+    for (const timer of ['probeTimer', 'pollTimer', 'verifyTimer', 'summaryTimer'] as const) this.clearTimer(timer);
     await this.servicing;
+    this.summariseRetries();
     this.driver.off('service', this.onService);
+    this.driver.transport.off('retry', this.onRetry);
+    this.subscribers.clear();
     await this.driver.close();
     this.setStatus({ state: 'stopped' });
     this.removeAllListeners();
   }
 
   private async connect(): Promise<void> {
-    this.retryTimer = undefined;
+    this.probeTimer = undefined;
     if (this.stopped) return;
     try {
       await this.driver.open();
     } catch (err) {
-      // The first failure also arrives as the driver's offline event, which already scheduled a retry.
-      if (!this.retryTimer) this.handleFailure(err as I2cError);
+      if (this.stopped) return;
+      // The failure also arrives as the driver's offline event (the first time): count it once.
+      this.handleFailure(err as I2cError, true);
       return;
     }
     if (this.stopped) return;
-    this.retryDelay = this.options.retryInitial;
+    if (this.offlineSince !== undefined) {
+      const gone = formatDuration(this.clock.now() - this.offlineSince);
+      const probes = this.failedProbes === 1 ? '1 probe failed' : `${this.failedProbes} probes failed`;
+      this.emit('info', this.everOnline
+        ? `${this.driver.label} answers again after ${gone} (${probes}); configuration and outputs restored`
+        : `${this.driver.label} answers after ${gone} (${probes}); configured it`);
+    }
+    this.offlineSince = undefined;
+    this.failedProbes = 0;
+    this.everOnline = true;
     this.setStatus({ state: 'online' });
     this.scheduleVerify();
     // Take the baseline now, so that the first change after deploy is reported against it.
     await this.serviceNow();
-    if (this.inputWatchers > 0) this.schedulePoll(this.options.pollInterval);
+    if (this.subscribers.size > 0) this.schedulePoll(this.options.pollInterval);
   }
 
-  private handleFailure(error: I2cError): void {
+  /** The chip did not answer (a failed operation or a failed probe). */
+  private handleFailure(error: I2cError, probe = false): void {
     if (this.stopped) return;
-    if (this.pollTimer) clearTimeout(this.pollTimer);
-    if (this.verifyTimer) clearTimeout(this.verifyTimer);
-    this.pollTimer = this.verifyTimer = undefined;
-    const delay = this.retryDelay;
-    this.retryDelay = Math.min(this.retryDelay * 2, this.options.retryMax);
+    this.clearTimer('pollTimer');
+    this.clearTimer('verifyTimer');
     const previous = this.statusValue;
-    this.setStatus({ state: 'offline', error, retryInMs: delay });
-    if (previous.state !== 'offline' || previous.error?.message !== error.message) this.emit('warning', error.message);
-    if (!this.retryTimer) this.retryTimer = setTimeout(() => this.connect(), delay);
+    if (this.offlineSince === undefined) {
+      this.offlineSince = this.clock.now();
+      this.failedProbes = 0;
+      const what = this.everOnline ? `${this.driver.label} stopped answering: ${error.message}` : error.message;
+      this.emit('warning', `${what}; trying again every ${formatDuration(this.probeIntervalMs)}`);
+    } else if (probe) {
+      this.failedProbes++;
+      // Say so once if the reason changes (e.g. the chip is back but the bus is not, or the other way round).
+      if (previous.error && previous.error.kind !== error.kind) this.emit('warning', `${error.message}; still trying every ${formatDuration(this.probeIntervalMs)}`);
+    }
+    this.setStatus({ state: 'offline', error, retryInMs: this.probeIntervalMs, failedProbes: this.failedProbes });
+    if (!this.probeTimer) this.probeTimer = this.clock.setTimeout(() => void this.connect(), this.probeIntervalMs);
   }
 
   private schedulePoll(delay: number): void {
-    if (this.stopped || this.inputWatchers === 0 || this.options.pollInterval <= 0 && delay > 0) return;
-    if (this.pollTimer) clearTimeout(this.pollTimer);
-    this.pollTimer = setTimeout(async () => {
+    if (this.stopped || this.subscribers.size === 0 || this.options.pollInterval <= 0) return;
+    this.clearTimer('pollTimer');
+    this.pollTimer = this.clock.setTimeout(async () => {
       this.pollTimer = undefined;
       await this.serviceNow();
       if (this.statusValue.state === 'online' && this.options.pollInterval > 0) this.schedulePoll(this.options.pollInterval);
@@ -215,8 +331,8 @@ export class ChipSupervisor extends EventEmitter<SupervisorEvents> {
 
   private scheduleVerify(): void {
     if (this.stopped || this.options.verifyInterval <= 0) return;
-    if (this.verifyTimer) clearTimeout(this.verifyTimer);
-    this.verifyTimer = setTimeout(async () => {
+    this.clearTimer('verifyTimer');
+    this.verifyTimer = this.clock.setTimeout(async () => {
       this.verifyTimer = undefined;
       try {
         const result = await this.driver.verify();
@@ -228,11 +344,62 @@ export class ChipSupervisor extends EventEmitter<SupervisorEvents> {
     }, this.options.verifyInterval);
   }
 
+  private countRetry(event: RetryEvent): void {
+    if (event.address !== this.driver.address || this.stopped) return;
+    this.retries.set(event.kind, (this.retries.get(event.kind) ?? 0) + 1);
+    this.retriesTotal++;
+    if (this.summaryTimer === undefined) {
+      this.summaryTimer = this.clock.setTimeout(() => {
+        this.summaryTimer = undefined;
+        this.summariseRetries();
+      }, this.options.retrySummaryMs);
+    }
+  }
+
+  /** One log line for the retries since the last one, if any. */
+  private summariseRetries(): void {
+    if (this.retriesTotal === 0) return;
+    const kinds = [...this.retries.entries()].map(([kind, n]) => `${n} × ${KIND_TEXT[kind] ?? kind}`).join(', ');
+    const total = this.retriesTotal;
+    this.retries = new Map();
+    this.retriesTotal = 0;
+    this.emit('warning', `${this.driver.label}: ${total} I2C ${total === 1 ? 'transaction was' : 'transactions were'} retried (${kinds}); check the wiring and cable length if this repeats`);
+  }
+
   private onService(result: ServiceResult): void {
     const d = this.driver;
     this.held = d.getRegister('GPINTEN') & d.getRegister('INTCON') & d.getRegister('IODIR') & (result.current ^ d.getRegister('DEFVAL')) & 0xffff;
-    const steps = this.tracker.update(result);
+    let watch = 0;
+    for (const s of this.subscribers) watch |= s.mask;
+    const before = this.tracker.value;
+    const beforeMask = this.tracker.mask;
+    const steps = this.tracker.update(result, watch);
+    const current = result.current & 0xffff;
+    // What a new subscriber starts from: the level last known for its pins (what changed since follows
+    // as changes), the level read now for pins not known before or just rebased.
+    const known = beforeMask & ~result.rebased & 0xffff;
+    const base = (((before ?? 0) & known) | (current & ~known)) & 0xffff;
+    for (const s of [...this.subscribers]) {
+      try {
+        if (!s.based) {
+          s.based = true;
+          s.listener.baseline(base & s.mask, s.mask, result);
+        } else if (result.rebased & s.mask) {
+          s.listener.baseline(current & result.rebased & s.mask, result.rebased & s.mask, result);
+        }
+        const mine = steps.filter((step) => step.changed & s.mask);
+        if (mine.length && !s.closed) s.listener.changes(mine, result);
+      } catch {
+        // A listener's failure is its own (nodes catch and report theirs); the others still get theirs.
+      }
+    }
     this.emit('input', steps, result);
+  }
+
+  private clearTimer(name: 'probeTimer' | 'pollTimer' | 'verifyTimer' | 'summaryTimer'): void {
+    const timer = this[name];
+    if (timer !== undefined) this.clock.clearTimeout(timer);
+    this[name] = undefined;
   }
 
   private setStatus(status: SupervisorStatus): void {

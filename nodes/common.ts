@@ -4,7 +4,7 @@
  * strings, untouched defaults keep their type).
  */
 import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
-import type { InputStep, Mcp23017, ServiceResult, ChipSupervisor } from '../lib';
+import type { Mcp23017, ChipSupervisor, ClaimDirection, InputListener, InputSubscription } from '../lib';
 import { ArgumentError, describe } from '../lib';
 
 /** A node that uses a chip: registers with the config node, receives its status and input changes. */
@@ -12,18 +12,12 @@ export interface ChipUser {
   readonly node: Node;
   /** The chip's status changed (also replayed once at registration). */
   chipStatus(status: NodeStatus, online: boolean): void;
-  /** Input changes in order (only for users that asked with `inputs: true` at registration). */
-  onInput?(steps: InputStep[], result: ServiceResult): void;
-  /** The chip came (back) online: a user may read its initial state now. */
-  onOnline?(): void;
   /**
    * Another node claims some of this node's pins in the other direction (shown as a warning status);
    * undefined: that conflict is gone (the other node was removed).
    */
   setConflict?(text: string | undefined): void;
 }
-
-export type PinDirection = 'in' | 'out';
 
 /** The iopi-chip config node as its users see it. */
 export interface ChipConfigNode extends Node {
@@ -35,10 +29,15 @@ export interface ChipConfigNode extends Node {
   readonly supervisor: ChipSupervisor | undefined;
   /** "0x20 on /dev/i2c-1" */
   readonly label: string;
-  register(user: ChipUser, options?: { inputs?: boolean }): void;
+  register(user: ChipUser): void;
   deregister(user: ChipUser, done?: () => void): void;
+  /**
+   * Input changes of the pins in `mask` (a baseline first, then the ordered changes); undefined when
+   * the chip settings are invalid. Close the subscription when the node closes.
+   */
+  subscribeInputs(user: ChipUser, mask: number, listener: InputListener): InputSubscription | undefined;
   /** Claims pins for a direction; conflicting claims of other nodes give warnings on both sides. */
-  claimPins(user: ChipUser, mask: number, direction: PinDirection): void;
+  claimPins(user: ChipUser, mask: number, direction: ClaimDirection): void;
   /** The current chip status (what a new user is shown). */
   readonly chipStatusValue: NodeStatus;
   readonly online: boolean;
@@ -56,6 +55,7 @@ export const STATUS = {
   invalid: { fill: 'red', shape: 'ring', text: 'iopi-chip.status.invalid' },
   nochip: { fill: 'red', shape: 'ring', text: 'iopi-chip.status.nochip' },
   conflict: { fill: 'yellow', shape: 'ring', text: 'iopi-chip.status.conflict' },
+  mismatch: { fill: 'yellow', shape: 'dot', text: 'iopi-chip.status.mismatch' },
   polling: { fill: 'yellow', shape: 'dot', text: 'iopi-chip.status.polling' },
 } as const satisfies Record<string, NodeStatus>;
 

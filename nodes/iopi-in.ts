@@ -6,7 +6,7 @@
  * press and its release that both fall between two polls still give two messages, in order.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
-import { Debouncer, busToPort, maskOfPins, pinsOfMask, pinPort, type InputStep, type Port, type ServiceResult } from '../lib';
+import { Debouncer, busToPort, maskOfPins, pinsOfMask, pinPort, type InputListener, type InputStep, type Port } from '../lib';
 import {
   booleanSetting, choiceSetting, hexAddress, numberSetting, pinListSetting,
   findChip, invalidSettings, UserStatus, type ChipUser,
@@ -155,51 +155,51 @@ export default function (RED: NodeAPI) {
       node,
       chipStatus: (status) => view.chipChanged(status),
       setConflict: (text) => view.conflictChanged(text),
-      onInput(steps: InputStep[], result: ServiceResult) {
-        if (!baselineTaken) {
-          // The first read after deploy is the baseline (and the initial state, if asked for).
-          baselineTaken = true;
-          const current = result.current & 0xffff;
-          lastSent = latest = current;
-          for (const pin of pinsOfMask(mask)) debouncer.baseline(pin, (current >> (pin - 1)) & 1 ? 1 : 0);
-          if (settings.initial) {
-            if (settings.output === 'pin') {
-              for (const pin of pinsOfMask(mask)) sendPin(pin, (current >> (pin - 1)) & 1 ? 1 : 0, 'initial');
-            } else {
-              sendValue(current, 0, true);
-            }
+    };
+
+    // The chip reports a baseline for our pins (the levels last reported, kept across redeploys, or
+    // the first read), then every change in order; pins rebased later (a new direction or polarity
+    // written by iopi-setup, say) get a new baseline instead of a change.
+    const listener: InputListener = {
+      baseline(value16: number, pins16: number) {
+        const fresh = pins16 & mask;
+        for (const pin of pinsOfMask(fresh)) debouncer.baseline(pin, (value16 >> (pin - 1)) & 1 ? 1 : 0);
+        lastSent = ((lastSent ?? 0) & ~fresh) | (value16 & fresh);
+        latest = ((latest ?? 0) & ~fresh) | (value16 & fresh);
+        if (baselineTaken) return;
+        baselineTaken = true;
+        if (settings.initial) {
+          if (settings.output === 'pin') {
+            for (const pin of pinsOfMask(mask)) sendPin(pin, (value16 >> (pin - 1)) & 1 ? 1 : 0, 'initial');
+          } else {
+            sendValue(value16, 0, true);
           }
-          return;
         }
-        // Pins whose direction or polarity was just rewritten (by iopi-setup, say) read a new
-        // baseline: the tracker reports no change for them, so take their new level as known here.
-        const rebased = result.rebased & mask;
-        if (rebased) {
-          const current = result.current & 0xffff;
-          for (const pin of pinsOfMask(rebased)) debouncer.baseline(pin, (current >> (pin - 1)) & 1 ? 1 : 0);
-          if (lastSent !== undefined) lastSent = (lastSent & ~rebased) | (current & rebased);
-          if (latest !== undefined) latest = (latest & ~rebased) | (current & rebased);
-        }
+      },
+      changes(steps: InputStep[]) {
         handleSteps(steps);
       },
     };
 
-    chip.register(user, { inputs: true });
+    chip.register(user);
     chip.claimPins(user, mask, 'in');
-    // Inputs with the interrupt enabled, so the chip latches the first change between two reads.
+    const subscription = chip.subscribeInputs(user, mask, listener);
+    // Inputs with the interrupt enabled, so the chip latches the first change between two reads. A
+    // setting: it waits for the chip however long it takes (the chip status shows why it does not).
     chip.driver?.configurePins({
       mask,
       direction: 0xffff,
       pullup: settings.pullup ? 0xffff : 0,
       invert: settings.invert ? 0xffff : 0,
       interruptEnable: 0xffff,
-    }).catch((err: Error) => node.debug(`configuring pins: ${err.message}`)); // the chip status shows failures
+    }, { waitMs: Infinity }).catch((err: Error) => node.debug(`configuring pins: ${err.message}`));
 
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
       view.close();
       debouncer.stop();
       if (valueTimer) clearTimeout(valueTimer);
+      subscription?.close();
       chip.deregister(user, done);
     });
   }

@@ -8,7 +8,7 @@
  * when the node's "Bursts" option says so. Each message's done() is called once its write has landed.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
-import { I2cError, busToPort, pinsOfMask, type Port, type WriteOptions } from '../lib';
+import { busToPort, pinsOfMask, type Port, type WriteOptions } from '../lib';
 import { findChip, invalidSettings, UserStatus, type ChipUser } from './common';
 import { parseCommand, type Command } from './out-message';
 import { initialOutputs, outSettings, type OutConfig, type OutSettings } from './out-settings';
@@ -51,15 +51,17 @@ export default function (RED: NodeAPI) {
       // Staged before the chip opens: OLAT is written before IODIR, so outputs start at their value.
       const initial = initialOutputs(settings);
       if (initial !== undefined) {
-        driver.writeMasked(settings.mask, initial).catch((err: Error) => node.debug(`initial value: ${err.message}`));
+        driver.writeMasked(settings.mask, initial, { waitMs: Infinity }).catch((err: Error) => node.debug(`initial value: ${err.message}`));
       }
-      driver.configurePins({ mask: settings.mask, direction: 0 }).catch((err: Error) => node.debug(`configuring pins: ${err.message}`));
+      // Settings: they wait for the chip however long it takes (the chip status shows why they do not).
+      driver.configurePins({ mask: settings.mask, direction: 0 }, { waitMs: Infinity }).catch((err: Error) => node.debug(`configuring pins: ${err.message}`));
     }
 
     /** The end of a pulse: its pins back to the levels they had before it. */
     const pulses = new Pulses((mask, value) => {
       if (!driver) return;
-      driver.writeMasked(mask, value, writeOptions).then(
+      // The end of a pulse is owed to the pin (a relay must not stay on): it waits until it is written.
+      driver.writeMasked(mask, value, { ...writeOptions, waitMs: Infinity }).then(
         () => showStatus(),
         (err: Error) => {
           if (closed) return;
@@ -83,7 +85,7 @@ export default function (RED: NodeAPI) {
         return;
       }
       const before = driver.getOutputs();
-      let write: Promise<void>;
+      let write: Promise<number>;
       if (command.value === 'toggle') {
         pulses.cancel(command.mask);
         write = driver.toggleMasked(command.mask, writeOptions);
@@ -94,9 +96,8 @@ export default function (RED: NodeAPI) {
         pulses.cancel(command.mask);
         write = driver.writeMasked(command.mask, command.value, writeOptions);
       }
-      const after = driver.getOutputs();
       write.then(
-        () => {
+        (after) => {
           const first = pinsOfMask(command.mask)[0];
           let status: NodeStatus;
           let payload: unknown;
@@ -122,11 +123,11 @@ export default function (RED: NodeAPI) {
           done();
         },
         (err: Error) => {
+          // Not written, and never will be (the driver withdrew it): done(err) means exactly that.
+          // A pulse still ends as timed: its end writes the level from before, which is harmless if
+          // the pulse never started and needed if an earlier pulse message did start it.
           showError(err.message);
-          // The driver keeps the desired state: say so, so that the flow knows what will happen.
-          done(err instanceof I2cError
-            ? Object.assign(new Error(`${err.message}; the latest value is written when the chip answers again`), { cause: err, kind: err.kind })
-            : err);
+          done(err);
         },
       );
     });

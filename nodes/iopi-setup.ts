@@ -5,7 +5,7 @@
  * resulting register values.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { maskOfPins, pinMask, type InterruptOutputOptions, type PinSettings } from '../lib';
+import { maskOfPins, pinMask, type InterruptOutputOptions, type PinSettings, type WriteOptions } from '../lib';
 import {
   MessageError, booleanSetting, ownProperty,
   findChip, invalidSettings, UserStatus, type ChipUser,
@@ -151,19 +151,23 @@ export default function (RED: NodeAPI) {
       };
     };
 
-    /** Stages everything, then waits for the write (validation happened before: nothing partial). */
-    const apply = (settingsToApply: PinSettings, registerOverrides: Partial<Record<(typeof REGISTER_FIELDS)[number], number>>, int: Partial<InterruptOutputOptions> | undefined): Promise<void> => {
+    /**
+     * Stages everything as one change (validation happened before: nothing partial), then waits for
+     * it: written together, or not at all. On deploy it is a setting (waits however long the chip takes);
+     * from a message it waits up to the chip's write wait time, like any write.
+     */
+    const apply = (settingsToApply: PinSettings, registerOverrides: Partial<Record<(typeof REGISTER_FIELDS)[number], number>>, int: Partial<InterruptOutputOptions> | undefined, options: WriteOptions): Promise<void> => {
       if (!driver) return Promise.reject(new Error(RED._('iopi-setup.errors.nodriver', { chip: chip.label })));
-      const writes: Promise<void>[] = [];
-      if (settingsToApply.mask) writes.push(driver.configurePins(settingsToApply));
+      const pins: PinSettings[] = [];
+      if (settingsToApply.mask) pins.push(settingsToApply);
       const overrides = Object.entries(registerOverrides);
-      if (overrides.length) writes.push(driver.configurePins({ mask: 0xffff, ...Object.fromEntries(overrides) }));
-      if (int) writes.push(driver.setInterruptOutput(int));
-      return Promise.all(writes).then(() => undefined);
+      if (overrides.length) pins.push({ mask: 0xffff, ...Object.fromEntries(overrides) });
+      if (!pins.length && !int) return Promise.resolve();
+      return driver.configure({ pins, interruptOutput: int }, options);
     };
 
     if (applyOnDeploy && driver) {
-      apply(settings, {}, setInt ? intOptions : undefined).then(
+      apply(settings, {}, setInt ? intOptions : undefined, { waitMs: Infinity }).then(
         () => {
           applied = true;
           showStatus();
@@ -219,9 +223,10 @@ export default function (RED: NodeAPI) {
         done(err as Error);
         return;
       }
-      // The driver writes only what differs from its shadow; verify() then reads the chip back and
+      // The driver writes only what differs from its cache; verify() then reads the chip back and
       // rewrites the whole configuration if something else changed it, so a message really re-applies.
-      Promise.resolve().then(() => apply(pinSettings, registerOverrides, int)).then(() => driver?.verify()).then(
+      // Once applied the message is written: a check that fails after that is the chip status's business.
+      Promise.resolve().then(() => apply(pinSettings, registerOverrides, int, {})).then(() => driver?.verify().catch(() => undefined)).then(
         () => {
           applied = true;
           view.clearError();

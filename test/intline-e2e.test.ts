@@ -67,13 +67,16 @@ for (const version of ['1.6.3', '2.2.1']) {
       changes = [];
       serviceReads = 0;
       driver.on('service', () => serviceReads++);
-      supervisor.on('input', (steps) => {
-        for (const step of steps) {
-          for (let pin = 1; pin <= 16; pin++) {
-            const bit = 1 << (pin - 1);
-            if (step.changed & bit) changes.push([pin, step.value & bit ? 1 : 0]);
+      supervisor.subscribeInputs(0xffff, {
+        baseline: () => undefined,
+        changes: (steps) => {
+          for (const step of steps) {
+            for (let pin = 1; pin <= 16; pin++) {
+              const bit = 1 << (pin - 1);
+              if (step.changed & bit) changes.push([pin, step.value & bit ? 1 : 0]);
+            }
           }
-        }
+        },
       });
       // The jumper wire: INTA to GPIO23.
       unwire = kernel.followInterrupt(sim, 'A', 'GPIO23');
@@ -188,7 +191,7 @@ for (const version of ['1.6.3', '2.2.1']) {
 
     it('a stuck INT line does not stall inputs: the safety poll reads them', async () => {
       await setup({ safetyPollMs: 100, fallbackPollMs: 0 });
-      // Pin 1 in compare mode against DEFVAL 1: held low, it re-latches at every clear (note §5.3),
+      // Pin 1 in compare mode against DEFVAL 1: held low, it re-latches at every clear (docs/mcp23017.md §5.3),
       // so INTA stays asserted and no further edge can come.
       await driver.configurePins({ mask: 0x0001, interruptCompare: 1, interruptDefault: 1 });
       sim.setInput(1, 0);

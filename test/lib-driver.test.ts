@@ -118,7 +118,7 @@ describe('lib: Mcp23017 driver', () => {
       await d.open();
     });
 
-    const cases: [string, (d: Mcp23017) => Promise<void>, number, number, (d: Mcp23017) => number][] = [
+    const cases: [string, (d: Mcp23017) => Promise<unknown>, number, number, (d: Mcp23017) => number][] = [
       ['setPinDirection(10, 0)', (x) => x.setPinDirection(10, 0), BANK0.IODIRB, 0xfd, (x) => x.getPortDirection(1)],
       ['setPortDirection(0, 0x0f)', (x) => x.setPortDirection(0, 0x0f), BANK0.IODIRA, 0x0f, (x) => x.getPortDirection(0)],
       ['setBusDirection(0x1234)', (x) => x.setBusDirection(0x1234), BANK0.IODIRB, 0x12, (x) => x.getBusDirection() >> 8],
@@ -320,7 +320,7 @@ describe('lib: Mcp23017 driver', () => {
       d.on('service', (r) => events.push(r.captured));
       chip.setInput(9, 0);
       chip.setInput(9, null);
-      // Every pin of port B has its pull-up: no floating input (its level is undocumented, note §7).
+      // Every pin of port B has its pull-up: no floating input (its level is undocumented, docs/mcp23017.md §6.2).
       assert.equal(await d.readPort(1), 0xff, 'pin 9 reads its pull-up again');
       assert.equal(events.length, 1);
       assert.equal(events[0] & 0x0100, 0, 'the captured press reached the listener');
@@ -367,12 +367,12 @@ describe('lib: Mcp23017 driver', () => {
   });
 
   describe('ordering, coalescing, concurrency', () => {
-    it('writes issued while the chip is busy coalesce into far fewer transactions, final OLAT right', async () => {
+    it('latest value only: writes issued while the chip is busy coalesce into far fewer transactions, final OLAT right', async () => {
       const d = make();
       await d.open();
       backend.clear();
-      const writes: Promise<void>[] = [];
-      for (let i = 0; i < 100; i++) writes.push(d.writePin((i % 8) + 1, i % 3 === 0 ? 1 : 0));
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < 100; i++) writes.push(d.writePin((i % 8) + 1, i % 3 === 0 ? 1 : 0, { latest: true }));
       await Promise.all(writes);
       const olatWrites = backend.writesAt(BANK0.OLATA).length;
       assert.ok(olatWrites <= 3, `100 writes became ${olatWrites} transactions`);
@@ -382,6 +382,41 @@ describe('lib: Mcp23017 driver', () => {
         model = i % 3 === 0 ? model | bit : model & ~bit;
       }
       assert.equal(reg(BANK0.OLATA), model);
+    });
+
+    it('every state by default: on then off sent at once both reach the pin, in order', async () => {
+      const d = make();
+      await d.open();
+      await d.setPinDirection(1, 0);
+      backend.clear();
+      const [on, off] = await Promise.all([d.writePin(1, 1), d.writePin(1, 0)]);
+      assert.deepEqual([on & 1, off & 1], [1, 0], 'each call resolves with the latch it wrote');
+      assert.deepEqual(backend.writesAt(BANK0.OLATA).map((t) => (t.data as number[])[0] & 1), [1, 0]);
+    });
+
+    it('every state by default, yet writes to different pins share one transaction while the chip is busy', async () => {
+      const d = make();
+      await d.open();
+      await d.setPortDirection(0, 0);
+      backend.clear();
+      const writes: Promise<unknown>[] = [];
+      // 8 pins on, then 8 pins off: two states per pin, two transactions in all.
+      for (let i = 0; i < 16; i++) writes.push(d.writePin((i % 8) + 1, i < 8 ? 1 : 0));
+      await Promise.all(writes);
+      assert.deepEqual(backend.writesAt(BANK0.OLATA).map((t) => (t.data as number[])[0]), [0xff, 0x00]);
+    });
+
+    it('every state by default: a toggle after a write of the same pin is its own transaction; latest value only merges them', async () => {
+      const d = make();
+      await d.open();
+      await d.setPinDirection(1, 0);
+      backend.clear();
+      await Promise.all([d.writePin(1, 1), d.togglePin(1)]);
+      assert.deepEqual(backend.writesAt(BANK0.OLATA).map((t) => (t.data as number[])[0] & 1), [1, 0]);
+      backend.clear();
+      const busy = d.service();
+      await Promise.all([busy, d.writePin(1, 1, { latest: true }), d.togglePin(1, { latest: true })]);
+      assert.deepEqual(backend.writesAt(BANK0.OLATA).map((t) => (t.data as number[])[0] & 1), [0], 'one write, the last state');
     });
 
     it('a write queued before a read is not overtaken by later writes', async () => {
@@ -409,7 +444,7 @@ describe('lib: Mcp23017 driver', () => {
       let model = 0;
       let seed = 12345;
       const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-      const callers: Promise<void>[] = [];
+      const callers: Promise<unknown>[] = [];
       for (let caller = 0; caller < 20; caller++) {
         callers.push((async () => {
           for (let i = 0; i < 100; i++) {
@@ -446,21 +481,23 @@ describe('lib: Mcp23017 driver', () => {
   });
 
   describe('failures', () => {
-    it('a chip that vanishes: the write fails with the I2C error, the desired state is applied on reopen', async () => {
+    it('a chip that vanishes: a write that cannot wait is rejected and never written; one that can is written on reopen', async () => {
       const d = make();
       await d.open();
       await d.setPortDirection(0, 0);
       const offline: unknown[] = [];
       d.on('offline', (e) => offline.push(e));
       sim.remove(BUS, 0x20);
-      await assert.rejects(d.writePort(0, 0x3c), { name: 'I2cError', message: 'no device at 0x20 on /dev/i2c-1 (Remote I/O error)' });
+      await assert.rejects(d.writePort(0, 0x3c, { waitMs: 0 }), { name: 'NotWrittenError', message: 'not written within 0 ms: no device at 0x20 on /dev/i2c-1 (Remote I/O error)' });
       assert.equal(d.state, 'offline');
       assert.equal(offline.length, 1);
-      await assert.rejects(d.writePin(8, 1), { name: 'I2cError' }, 'fails fast while offline');
+      assert.equal(d.getOutputs() & 0xff, 0x00, 'the rejected write is not desired any more');
+      const waits = d.writePin(8, 1, { waitMs: 60_000 });
       const chip = sim.chip(BUS, 0x20); // back, at power-on state
       await d.open();
+      assert.equal(await waits, 0x80);
       assert.equal(chip.register(BANK0.IODIRA), 0x00);
-      assert.equal(chip.register(BANK0.OLATA), 0xbc, 'both pending outputs applied');
+      assert.equal(chip.register(BANK0.OLATA), 0x80, 'only the write that could wait');
     });
   });
 });

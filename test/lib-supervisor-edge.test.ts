@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { BANK0, ChipSupervisor, Debouncer, Mcp23017, Transport, type InputStep, type SupervisorOptions, type SupervisorStatus } from '../lib';
 import * as sim from '../lib/simulator';
+import { unwatchAll, watchAll } from './helpers/watch';
 import { faultyBackend, i2cErrors, waitUntil, type FaultyBackend } from './helpers/faulty-backend';
 
 const BUS = 1;
@@ -26,7 +27,7 @@ describe('lib: ChipSupervisor, edge cases', () => {
 
   const make = (address = 0x20, options: Partial<SupervisorOptions> = {}) => {
     const driver = new Mcp23017({ busNumber: BUS, address, backend });
-    const s = new ChipSupervisor(driver, { pollInterval: 5, verifyInterval: 0, retryInitial: 5, retryMax: 40, ...options });
+    const s = new ChipSupervisor(driver, { pollInterval: 5, verifyInterval: 0, probeInterval: 5, ...options });
     supervisors.push(s);
     return s;
   };
@@ -49,7 +50,7 @@ describe('lib: ChipSupervisor, edge cases', () => {
       const before = await baseline();
       // Intervals longer than stop() takes, so a timer it forgot would still be pending after it.
       const s = make(0x20, { pollInterval: 40, verifyInterval: 50 });
-      s.watchInputs();
+      watchAll(s);
       s.start();
       await online(s);
       await sleep(5);
@@ -67,8 +68,8 @@ describe('lib: ChipSupervisor, edge cases', () => {
 
     it('while offline and retrying', async () => {
       const before = await baseline();
-      const s = make(0x20, { retryInitial: 2, retryMax: 4 });
-      s.watchInputs();
+      const s = make(0x20, { probeInterval: 3 });
+      watchAll(s);
       s.start();
       await waitUntil(() => s.status.state === 'offline', 1000, 'offline');
       await sleep(15);
@@ -115,6 +116,7 @@ describe('lib: ChipSupervisor, edge cases', () => {
       void s.driver.configurePins({ mask: 0x00ff, pullup: 0xffff, invert: 0xffff, interruptEnable: 0xffff });
       const steps: InputStep[] = [];
       s.on('input', (st) => steps.push(...st));
+      watchAll(s);
       s.start();
       await online(s);
       await waitUntil(() => s.inputs !== undefined, 1000, 'baseline');
@@ -132,6 +134,7 @@ describe('lib: ChipSupervisor, edge cases', () => {
       void s.driver.configurePins({ mask: 0x0003, pullup: 0x0003 }); // inputs reading 1; latches 0
       const steps: InputStep[] = [];
       s.on('input', (st) => steps.push(...st));
+      watchAll(s);
       s.start();
       await online(s);
       await waitUntil(() => s.inputs !== undefined, 1000, 'baseline');
@@ -151,7 +154,7 @@ describe('lib: ChipSupervisor, edge cases', () => {
       void s.driver.configurePins({ mask: 0x0100, pullup: 0xffff, invert: 0xffff, interruptEnable: 0xffff, interruptCompare: 0xffff, interruptDefault: 0 });
       const steps: InputStep[] = [];
       s.on('input', (st) => steps.push(...st));
-      s.watchInputs();
+      watchAll(s);
       s.start();
       await waitUntil(() => s.inputs !== undefined, 1000, 'baseline');
       chip.setInput(9, 0); // pressed (inverted: 1), differs from DEFVAL: re-latches after every clear
@@ -170,20 +173,20 @@ describe('lib: ChipSupervisor, edge cases', () => {
     it('unwatchInputs() stops polling', async () => {
       sim.chip(BUS, 0x20);
       const s = make(0x20, { pollInterval: 2 });
-      s.watchInputs();
-      s.watchInputs();
+      watchAll(s);
+      watchAll(s);
       s.start();
       await online(s);
       await sleep(10);
-      s.unwatchInputs();
+      unwatchAll(s);
       await sleep(10);
       const polls = () => backend.calls.filter((c) => c.register === 0x0e).length;
       const before = polls();
       assert.ok(before > 2);
       await sleep(10);
       assert.ok(polls() > before, 'one watcher left: still polling');
-      s.unwatchInputs();
-      s.unwatchInputs(); // one too many: harmless
+      unwatchAll(s);
+      unwatchAll(s); // one too many: harmless
       await sleep(10);
       const stopped = polls();
       await sleep(20);
@@ -206,27 +209,35 @@ describe('lib: ChipSupervisor, edge cases', () => {
       assert.equal(statuses[0].retryInMs, 5);
     });
 
-    it('after a recovery the backoff starts again from retryInitial', async () => {
+    it('while offline it probes at one steady interval (no backoff), before and after a recovery, and counts the failed probes', async () => {
       sim.chip(BUS, 0x20);
-      const s = make(0x20, { verifyInterval: 3, retryInitial: 4, retryMax: 16 });
+      const s = make(0x20, { verifyInterval: 3, probeInterval: 8 });
       const offline: SupervisorStatus[] = [];
       s.on('status', (st) => st.state === 'offline' && offline.push(st));
       s.start();
       await online(s);
       sim.remove(BUS, 0x20);
-      await waitUntil(() => offline.length >= 4, 2000, 'four failures');
-      assert.deepEqual(offline.slice(0, 4).map((st) => st.retryInMs), [4, 8, 16, 16]);
+      await waitUntil(() => offline.length >= 5, 2000, 'five failures');
+      assert.deepEqual(offline.slice(0, 5).map((st) => st.retryInMs), [8, 8, 8, 8, 8]);
+      assert.deepEqual(offline.slice(0, 5).map((st) => st.failedProbes), [0, 1, 2, 3, 4]);
       sim.chip(BUS, 0x20);
       await online(s);
       offline.length = 0;
       sim.remove(BUS, 0x20);
       await waitUntil(() => offline.length >= 2, 2000, 'two more failures');
-      assert.deepEqual(offline.slice(0, 2).map((st) => st.retryInMs), [4, 8]);
+      assert.deepEqual(offline.slice(0, 2).map((st) => [st.retryInMs, st.failedProbes]), [[8, 0], [8, 1]]);
     });
 
-    it('while offline, writes fail at once without traffic; the outputs asked for are on the chip after the recovery', async () => {
+    it('the probe interval is the poll interval when that is longer', () => {
+      const s = make(0x20, { pollInterval: 2500, probeInterval: 1000 });
+      assert.equal(s.probeIntervalMs, 2500);
+      const t = make(0x21, { pollInterval: 50, probeInterval: 1000 });
+      assert.equal(t.probeIntervalMs, 1000);
+    });
+
+    it('while offline, writes wait without traffic; those the chip takes within their wait time are written in order, the others are rejected and never written', async () => {
       sim.chip(BUS, 0x20);
-      const s = make(0x20, { verifyInterval: 3, retryInitial: 30, retryMax: 30 });
+      const s = make(0x20, { verifyInterval: 3, probeInterval: 30 });
       void s.driver.setPortDirection(0, 0x00);
       s.start();
       await online(s);
@@ -234,13 +245,16 @@ describe('lib: ChipSupervisor, edge cases', () => {
       await waitUntil(() => s.status.state === 'offline', 1000, 'offline');
       const writes = () => backend.calls.filter((c) => c.data !== undefined).length;
       const before = writes();
-      await assert.rejects(s.driver.writePin(1, 1), { name: 'I2cError', message: 'no device at 0x20 on /dev/i2c-1 (Remote I/O error)' });
-      await assert.rejects(s.driver.writePin(3, 1), { name: 'I2cError' });
-      assert.equal(writes(), before, 'nothing sent');
+      const given = s.driver.writePin(1, 1, { waitMs: 0 }); // cannot wait
+      await assert.rejects(given, { name: 'NotWrittenError', message: /^not written within 0 ms: no device at 0x20 on \/dev\/i2c-1 \(Remote I\/O error\)$/ });
+      const waits = s.driver.writePin(3, 1, { waitMs: 60_000 });
+      assert.equal(writes(), before, 'nothing sent while offline');
+      assert.equal(s.driver.getOutputs() & 0x05, 0x04, 'the withdrawn write is gone from the desired outputs');
       const chip = sim.chip(BUS, 0x20); // back at power-on
+      assert.equal(await waits, 0x04, 'written once the chip answers, resolved with the OLAT written');
       await online(s);
       assert.equal(chip.register(BANK0.IODIRA), 0x00);
-      assert.equal(chip.register(BANK0.OLATA), 0x05);
+      assert.equal(chip.register(BANK0.OLATA), 0x04, 'pin 1 (given up) was never written');
     });
 
     it("forwards the driver's restored event with what was lost", async () => {

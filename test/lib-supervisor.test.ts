@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { BANK0, ChipSupervisor, Debouncer, InputTracker, Mcp23017, Transport, type InputStep, type ServiceResult, type SupervisorStatus } from '../lib';
 import * as sim from '../lib/simulator';
+import { unwatchAll, watchAll } from './helpers/watch';
 import { attachIntLine } from '../lib/int-line-service';
 
 const BUS = 1;
@@ -102,7 +103,7 @@ describe('lib: ChipSupervisor', () => {
 
   const make = (address = 0x20, options: Partial<ConstructorParameters<typeof ChipSupervisor>[1]> = {}) => {
     const driver = new Mcp23017({ busNumber: BUS, address, backend: sim.simulatorBackend });
-    const s = new ChipSupervisor(driver, { pollInterval: 5, verifyInterval: 0, retryInitial: 5, retryMax: 40, ...options });
+    const s = new ChipSupervisor(driver, { pollInterval: 5, verifyInterval: 0, probeInterval: 5, ...options });
     supervisors.push(s);
     return s;
   };
@@ -126,23 +127,29 @@ describe('lib: ChipSupervisor', () => {
     assert.deepEqual(states, ['online']);
   });
 
-  it('retries an absent chip with growing, capped delays and recovers by itself, applying pending settings', async () => {
-    const s = make(0x20, { retryInitial: 5, retryMax: 20 });
+  it('probes an absent chip at a steady rate, logs once when it starts and once when it answers, and applies the settings staged meanwhile', async () => {
+    const s = make(0x20, { probeInterval: 5 });
     const offline: SupervisorStatus[] = [];
     s.on('status', (st) => st.state === 'offline' && offline.push(st));
     const warnings: string[] = [];
+    const infos: string[] = [];
     s.on('warning', (w) => warnings.push(w));
-    s.driver.configurePins({ mask: 0x00ff, direction: 0, output: 0x81 }).catch(() => undefined);
+    s.on('info', (w) => infos.push(w));
+    s.driver.configurePins({ mask: 0x00ff, direction: 0, output: 0x81 }, { waitMs: Infinity }).catch(() => undefined);
     s.start();
     await waitFor(() => offline.length >= 4, 2000, 'four failed attempts');
-    assert.deepEqual(offline.slice(0, 4).map((st) => st.retryInMs), [5, 10, 20, 20]);
+    assert.deepEqual(offline.slice(0, 4).map((st) => st.retryInMs), [5, 5, 5, 5]);
     assert.equal(offline[0].error?.kind, 'absent');
-    assert.equal(warnings.length, 1, 'one warning, not one per retry');
-    s.driver.writePin(2, 1).catch(() => undefined); // asked for while the chip is absent
+    assert.deepEqual(warnings, ['no device at 0x20 on /dev/i2c-1 (Remote I/O error); trying again every 5 ms'], 'one warning, not one per probe');
+    const written = s.driver.writePin(2, 1, { waitMs: Infinity }); // asked for while the chip is absent
     const chip = sim.chip(BUS, 0x20); // plugged in
     await waitFor(() => s.status.state === 'online', 2000, 'online');
+    await written;
     assert.equal(chip.register(BANK0.IODIRA), 0x00);
     assert.equal(chip.register(BANK0.OLATA), 0x83);
+    assert.equal(infos.length, 1);
+    assert.match(infos[0], /^0x20 on \/dev\/i2c-1 answers after \d+ ms \(\d+ probes failed\); configured it$/);
+    assert.equal(warnings.length, 1);
   });
 
   it('polling reports a press and its release between two polls as two steps, in order', async () => {
@@ -151,14 +158,14 @@ describe('lib: ChipSupervisor', () => {
     s.driver.configurePins({ mask: 0x00ff, pullup: 0xffff, invert: 0xffff, interruptEnable: 0xffff });
     const steps: InputStep[] = [];
     s.on('input', (st) => steps.push(...st));
-    s.watchInputs();
+    watchAll(s);
     s.start();
     await waitFor(() => s.inputs !== undefined, 1000, 'baseline');
     chip.setInput(2, 0);
     chip.setInput(2, null);
     await waitFor(() => steps.length >= 2, 1000, 'two steps');
     assert.deepEqual(steps.map((st) => [st.value & 0xff, st.changed]), [[0x02, 0x02], [0x00, 0x02]]);
-    s.unwatchInputs();
+    unwatchAll(s);
   });
 
   it('one read per service; a held compare-mode pin is reported as holding the interrupt', async () => {
@@ -190,7 +197,7 @@ describe('lib: ChipSupervisor', () => {
     const attachment = attachIntLine(s, line, { safetyPollMs: 60_000, fallbackPollMs: 20 });
     const steps: InputStep[] = [];
     s.on('input', (st) => steps.push(...st));
-    s.watchInputs();
+    watchAll(s);
     s.start();
     line.start();
     try {
@@ -254,7 +261,7 @@ describe('lib: ChipSupervisor', () => {
     };
     try {
       const s = make(0x22, { verifyInterval: 10 }); // absent: retry timers running
-      s.watchInputs();
+      watchAll(s);
       s.start();
       await new Promise((r) => realSet(r, 30));
       assert.ok(live.size > 0, 'timers were running');

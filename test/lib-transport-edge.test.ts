@@ -35,19 +35,19 @@ describe('lib: Transport, edge cases', () => {
   it('counts transactions and bytes on the wire exactly (address and data bytes)', async () => {
     const t = acquire();
     await t.writeByte(0x20, 0x00, 0x00); // addr, reg, value
-    assert.deepEqual({ ...t.stats }, { transactions: 1, bytes: 3, errors: 0 });
+    assert.deepEqual({ ...t.stats }, { transactions: 1, bytes: 3, errors: 0, retries: 0, reopens: 0 });
     await t.readByte(0x20, 0x00); // addr, reg, addr, value
-    assert.deepEqual({ ...t.stats }, { transactions: 2, bytes: 7, errors: 0 });
+    assert.deepEqual({ ...t.stats }, { transactions: 2, bytes: 7, errors: 0, retries: 0, reopens: 0 });
     await t.readBlock(0x20, 0x0e, 6); // addr, reg, addr, 6 bytes: the service read
-    assert.deepEqual({ ...t.stats }, { transactions: 3, bytes: 16, errors: 0 });
+    assert.deepEqual({ ...t.stats }, { transactions: 3, bytes: 16, errors: 0, retries: 0, reopens: 0 });
     await t.writeBlock(0x20, 0x14, [1, 2]); // addr, reg, 2 bytes
-    assert.deepEqual({ ...t.stats }, { transactions: 4, bytes: 20, errors: 0 });
+    assert.deepEqual({ ...t.stats }, { transactions: 4, bytes: 20, errors: 0, retries: 0, reopens: 0 });
     assert.equal(sim.chip(BUS, 0x20).register(0x15), 2);
   });
 
   it('a failed transaction does not stall the queue; errors name bus, address and register', async () => {
     const t = acquire();
-    backend.failNext(i2cErrors.eio());
+    for (let i = 0; i < 4; i++) backend.failNext(i2cErrors.eio()); // the first try and its 3 retries
     const results = await Promise.allSettled([t.readByte(0x21, 0x13), t.writeByte(0x20, 0x14, 0x42), t.readByte(0x20, 0x14)]);
     assert.equal(results[0].status, 'rejected');
     const err = (results[0] as PromiseRejectedResult).reason;
@@ -58,7 +58,8 @@ describe('lib: Transport, edge cases', () => {
     assert.equal(err.message, 'I2C I/O error at 0x21 on /dev/i2c-1 while reading GPIOB');
     assert.deepEqual(results.slice(1), [{ status: 'fulfilled', value: undefined }, { status: 'fulfilled', value: 0x42 }]);
     assert.equal(t.stats.errors, 1);
-    assert.equal(t.stats.transactions, 3);
+    assert.equal(t.stats.retries, 3);
+    assert.equal(t.stats.transactions, 6, '4 attempts of the first, then the other two');
     assert.equal(t.queued, 0);
   });
 

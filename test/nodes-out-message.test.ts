@@ -47,7 +47,7 @@ describe('iopi-out message parser (nodes/out-message.ts)', () => {
       for (const t of NO_ADDRESS_TOPICS) assert.equal(topicAddress(t), undefined, JSON.stringify(t));
     });
 
-    it('near misses are errors naming the allowed forms (the issue\'s pin/17, pin/0, port/2, relay/pin/99, pin/1e1 among them)', () => {
+    it('near misses are errors naming the allowed forms (pin/17, pin/0, port/2, relay/pin/99, pin/1e1 among them)', () => {
       for (const t of NEAR_MISS_TOPICS) assert.equal(classify(t), 'error', JSON.stringify(t));
       assert.throws(() => topicAddress('pin/17'), {
         message: 'msg.topic must be "pin/1" to "pin/16", "port/0", "port/1" or "bus" (letters in any case), alone or at the end of a path such as "iopi/1/0x20/pin/3" (got "pin/17")',
@@ -125,7 +125,7 @@ describe('iopi-out message parser (nodes/out-message.ts)', () => {
   });
 
   describe('parseCommand', () => {
-    it('the issue\'s case: pins 1-8, set mode, topic pin/17 (and its relatives) is no command at all', () => {
+    it('pins 1-8, set mode: topic pin/17 (and its relatives), which once switched all 8, is no command at all', () => {
       for (const topic of ['pin/17', 'pin/0', 'port/2', 'PIN/ 3', 'relay/pin/99', 'pin/1e1']) {
         assert.throws(() => parseCommand({ topic, payload: true }, PINS_1_8), /^MessageError: msg\.topic must be/, topic);
       }

@@ -1,5 +1,5 @@
 /**
- * Reliability (issue 8): concurrent writers and inputs. 8 iopi-out nodes (pins 1-8, one pin each)
+ * Reliability: concurrent writers and inputs. 8 iopi-out nodes (pins 1-8, one pin each)
  * get 1,000 messages each, interleaved over 1,000 turns of the event loop, while the pins of the
  * other port (9-16) are pressed and released and an iopi-in reports them.
  *

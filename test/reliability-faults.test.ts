@@ -1,5 +1,5 @@
 /**
- * Reliability (issue 8): the simulator's fault injection (lib/simulator/faults.ts) and what the
+ * Reliability: the simulator's fault injection (lib/simulator/faults.ts) and what the
  * driver and the supervisor make of each fault: error shapes as i2c-bus gives them, the Nth
  * transaction, predicates, unplug with and without state, and the supervisor's capped backoff.
  */
@@ -128,22 +128,22 @@ describe('reliability: simulator fault injection', () => {
     await bus.close();
   });
 
-  it('the supervisor retries an absent chip with capped backoff and recovers by itself', async () => {
+  it('the supervisor probes an absent chip at a steady rate and recovers by itself', async () => {
     const c = sim.chip(1, 0x20);
     sim.unplug(1, 0x20);
     const driver = new Mcp23017({ busNumber: 1, address: 0x20, backend: sim.simulatorBackend });
-    const sup = new ChipSupervisor(driver, { pollInterval: 0, retryInitial: 10, retryMax: 40 });
+    const sup = new ChipSupervisor(driver, { pollInterval: 0, probeInterval: 10 });
     const statuses: SupervisorStatus[] = [];
     sup.on('status', (s) => statuses.push(s));
     const warnings: string[] = [];
     sup.on('warning', (w) => warnings.push(w));
-    void driver.writePin(1, 1).catch(() => undefined); // staged before the open
-    void driver.setPinDirection(1, 0).catch(() => undefined);
+    void driver.writePin(1, 1, { waitMs: Infinity }).catch(() => undefined); // staged before the open
+    void driver.configurePins({ mask: 1, direction: 0 }, { waitMs: Infinity }).catch(() => undefined);
     sup.start();
     stopLater = sup;
     await waitFor(() => statuses.filter((s) => s.state === 'offline').length >= 6, 2000, '6 attempts');
     const delays = statuses.filter((s) => s.state === 'offline').map((s) => s.retryInMs);
-    assert.deepEqual(delays.slice(0, 6), [10, 20, 40, 40, 40, 40], 'doubling, capped at retryMax');
+    assert.deepEqual(delays.slice(0, 6), [10, 10, 10, 10, 10, 10], 'one steady probe interval');
     assert.equal(statuses[0].error?.kind, 'absent');
     assert.match(statuses[0].error!.message, /no device at 0x20 on \/dev\/i2c-1/);
     assert.equal(warnings.length, 1, 'one log line for a repeated failure');

@@ -1,5 +1,5 @@
 /**
- * Reliability (issue 8), bad input: table-driven fuzz of malformed messages (at least 300 per node:
+ * Reliability, bad input: table-driven fuzz of malformed messages (at least 300 per node:
  * iopi-out and iopi-setup; iopi-in takes no messages, its settings are fuzzed) and of malformed node
  * settings for every property of every node.
  *
@@ -387,7 +387,8 @@ describe('reliability: bad input', function () {
           const senders: string[] = [];
           if (type === 'iopi-chip') {
             values.forEach((v, i) => {
-              const chip = chipNode({ id: `v${i}`, address: 0x20 + (i % 8), ...(prop === 'intLine' ? { interruptMode: 'intline' } : {}), [prop]: v });
+              // A chip of its own for each value (chip nodes naming one chip would share it).
+              const chip = chipNode({ id: `v${i}`, bus: 1 + Math.floor(i / 8), address: 0x20 + (i % 8), ...(prop === 'intLine' ? { interruptMode: 'intline' } : {}), [prop]: v });
               nodes.push(chip);
               nodes.push(outNode({ id: `u${i}`, chip: `v${i}`, wires: [] }));
               users.push(`u${i}`);

@@ -1,5 +1,5 @@
 /**
- * Reliability (issue 8): 200 full redeploys of a flow that uses every node type on two chips (one
+ * Reliability: 200 full redeploys of a flow that uses every node type on two chips (one
  * polled, one on the simulated INT line), with messages in flight and pulses pending at each stop.
  * Afterwards: no more active handles or timers, process listeners, child processes or open file
  * descriptors than after the first deploys, every bus opened was closed, no transport left.

@@ -1,6 +1,6 @@
 /**
  * Simulated I2C bus and chip registry: i2c-bus 5's promisified API (argument checks, results, error
- * shapes; /work/shared/notes/linux-i2c-gpio.md §1), absent addresses, close, chip()/remove()/reset(),
+ * shapes; docs/linux-i2c-and-gpio.md §1), absent addresses, close, chip()/remove()/reset(),
  * the globalThis registry and the backend.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Simulated MCP23017: interrupt logic and INT outputs (/work/shared/notes/mcp23017.md §5, §6, §9;
+ * Simulated MCP23017: interrupt logic and INT outputs (docs/mcp23017.md §5, §6.1, §7.1;
  * DS20001952C §3.6). Pins are released with pull-ups on unless a test drives them, so no test depends
  * on the level of a floating input.
  */
@@ -203,7 +203,7 @@ describe('simulator: interrupts', () => {
     });
   });
 
-  describe('IPOL applies before the interrupt logic (§6)', () => {
+  describe('IPOL applies before the interrupt logic (§6.1)', () => {
     it("AB tutorials 3 and 4: IPOL=0xFF, DEFVAL=0, INTCON=0xFF; released buttons don't interrupt", async () => {
       await setup({ ipol: 0xffff, defval: 0x0000, intcon: 0xffff });
       assert.deepEqual(intf(), [0, 0]);
@@ -273,7 +273,7 @@ describe('simulator: interrupts', () => {
       assert.deepEqual(intf(), [0x01, 0]);
     });
 
-    it('the 6-byte read from 0x0E gives INTFA, INTFB, INTCAPA, INTCAPB, GPIOA, GPIOB and clears both (§9)', async () => {
+    it('the 6-byte read from 0x0E gives INTFA, INTFB, INTCAPA, INTCAPB, GPIOA, GPIOB and clears both (§7.1)', async () => {
       await setup();
       c.setInput(2, 0); // port A event
       c.setInput(12, 0); // port B event
@@ -284,7 +284,7 @@ describe('simulator: interrupts', () => {
       assert.equal(c.interruptOutput('B'), 1);
     });
 
-    it('the 6-byte read in compare mode with a held pin: INTF set again right after (§9)', async () => {
+    it('the 6-byte read in compare mode with a held pin: INTF set again right after (§7.1)', async () => {
       await setup({ gpinten: 0x0001, intcon: 0x0001, defval: 0x0001 });
       c.setInput(1, 0);
       const first = await rdBlock(BANK0.INTFA, 6);
@@ -297,7 +297,7 @@ describe('simulator: interrupts', () => {
   });
 
   describe('INT outputs (§5.7)', () => {
-    /** The note's table: ODR=1 open-drain (INTPOL ignored), else push-pull with INTPOL's polarity. */
+    /** The table in docs/mcp23017.md §5.7: ODR=1 open-drain (INTPOL ignored), else push-pull with INTPOL's polarity. */
     const levels = (odr: boolean, intpol: boolean) =>
       odr ? { active: 0, idle: null } : intpol ? { active: 1, idle: 0 } : { active: 0, idle: 1 };
 

@@ -1,6 +1,6 @@
 /**
  * Simulated MCP23017: register map, banks, address pointer, SMBus words, port registers, power cycle,
- * register() and 'change' events. Scenarios from /work/shared/notes/mcp23017.md (§ numbers below).
+ * register() and 'change' events. Scenarios from docs/mcp23017.md (§ numbers below).
  * Interrupts are in simulator-interrupts.test.ts, the bus and the registry in simulator-bus.test.ts.
  */
 import assert from 'node:assert/strict';
@@ -36,9 +36,9 @@ describe('simulator: registers, pointer and ports', () => {
     await bus.close();
   });
 
-  describe('power-on state (§1)', () => {
+  describe('power-on state (§1.2)', () => {
     // GPIO shows the pins, so drive them low: the power-on GPIO value 0x00 is for low pins, and a
-    // floating input's level is undocumented (note §7).
+    // floating input's level is undocumented (§6.2).
     beforeEach(() => {
       drivePort(0, 0x00);
       drivePort(1, 0x00);
@@ -64,7 +64,7 @@ describe('simulator: registers, pointer and ports', () => {
     });
   });
 
-  describe('BANK=0 and BANK=1 maps (§1)', () => {
+  describe('BANK=0 and BANK=1 maps (§1.1, §1.4)', () => {
     const writable = REGISTER_NAMES.filter((name) => !['IOCON', 'INTF', 'INTCAP', 'GPIO'].includes(name));
 
     it('BANK=0: every writable register of both ports at its Table 3-5 address', async () => {
@@ -168,7 +168,7 @@ describe('simulator: registers, pointer and ports', () => {
     });
   });
 
-  describe('address pointer (§3)', () => {
+  describe('address pointer (§3.1)', () => {
     it('SEQOP=0 advances after each byte of a write', async () => {
       await wrBlock(BANK0.IPOLA, [1, 2, 3]);
       assert.equal(c.register(BANK0.IPOLA), 1);
@@ -225,7 +225,7 @@ describe('simulator: registers, pointer and ports', () => {
     });
   });
 
-  describe('SMBus words, low byte first (§3)', () => {
+  describe('SMBus words, low byte first (§3.2)', () => {
     it('even address: A is the low byte, B the high byte', async () => {
       await bus.writeWord(ADDR, BANK0.IODIRA, 0xabcd);
       assert.equal(c.register(BANK0.IODIRA), 0xcd);

@@ -2,7 +2,7 @@
  * The simulated I2C buses: a registry of simulated chips by (bus, address) and a drop-in for
  * i2c-bus 5's promisified bus object that talks to them.
  *
- * The bus behaves like i2c-bus on a Raspberry Pi (note linux-i2c-gpio.md §1):
+ * The bus behaves like i2c-bus on a Raspberry Pi (docs/linux-i2c-and-gpio.md §1):
  * - the same argument checks with the same messages, surfacing as rejected promises (i2c-bus runs
  *   them inside the Promise executor);
  * - results arrive asynchronously (setImmediate), each call atomic, calls served in call order;
@@ -188,7 +188,7 @@ export class SimulatedBus implements I2cBus {
     });
   }
 
-  /** SMBus words are low byte first (note §3): the byte at `command`, then the next one is the high byte. */
+  /** SMBus words are low byte first (docs/mcp23017.md §3.2): the byte at `command`, then the next one is the high byte. */
   readWord(address: number, command: number): Promise<number> {
     return this.call('smbus', { method: 'readWord', register: command }, address, () => checkCommand(command), (chip) => {
       chip.writeMessage([command]);

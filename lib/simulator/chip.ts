@@ -1,5 +1,5 @@
 /**
- * A simulated MCP23017, register by register as described in /work/shared/notes/mcp23017.md
+ * A simulated MCP23017, register by register as described in docs/mcp23017.md
  * (datasheet DS20001952C, "DS" below).
  *
  * The chip is driven from two sides:
@@ -13,7 +13,7 @@
  * (a register value as {@link SimulatedChip.register} shows it, a pin level or an INT output) the
  * chip emits `'change'` once.
  *
- * Choices for behaviour the datasheet leaves open (note §7); tests do not rely on them:
+ * Choices for behaviour the datasheet leaves open (docs/mcp23017.md §6.2); tests do not rely on them:
  * - Unimplemented addresses (BANK=0 above 0x15; BANK=1 0x0B-0x0F and above 0x1A) read 0 and ignore
  *   writes; the pointer still moves past them by the normal rules.
  * - BANK=1 with SEQOP=0: the pointer increments by one after every byte, walking through the
@@ -28,12 +28,12 @@
  * - When several enabled pins of one port trigger at the same instant (possible only through a
  *   register write or a power cycle, never through one `setInput`), INTF gets the lowest of their
  *   bits. Linux's driver notes INTF holds a single bit per port; one bit is also the harder case for a
- *   driver, which then has to compare INTCAP with GPIO to find the others (note §9).
+ *   driver, which then has to compare INTCAP with GPIO to find the others (docs/mcp23017.md §7.1).
  * - Change mode, reference of a newly armed pin: a pin becomes armed when IODIR=1 and GPINTEN=1 both
  *   hold. At that moment its reference is its current (IPOL-adjusted) value, so arming never fires
  *   by itself.
  * - An IPOL rewrite while change-mode interrupts are armed flips the IPOL-adjusted value the interrupt
- *   logic sees (note §6), so it counts as a change and fires.
+ *   logic sees (docs/mcp23017.md §6.1), so it counts as a change and fires.
  */
 import { EventEmitter } from 'node:events';
 import { ArgumentError, checkPin, pinBit, pinPort } from '../pins';
@@ -148,10 +148,10 @@ export class SimulatedChip extends EventEmitter<SimulatedChipEvents> {
   }
 
   /**
-   * State of INTA or INTB (DS §3.6.1, note §5.7). A port's signal is active while it has a pending
-   * interrupt (INTF ≠ 0); MIRROR=1 ORs both ports onto both pins. ODR=1: active drives low, idle is
-   * high-impedance (`null`), INTPOL ignored. ODR=0: INTPOL=1 active high, INTPOL=0 active low, and
-   * the idle level is the opposite.
+   * State of INTA or INTB (DS §3.6.1; docs/mcp23017.md §5.7). A port's signal is active while it has
+   * a pending interrupt (INTF ≠ 0); MIRROR=1 ORs both ports onto both pins. ODR=1: active drives low,
+   * idle is high-impedance (`null`), INTPOL ignored. ODR=0: INTPOL=1 active high, INTPOL=0 active
+   * low, and the idle level is the opposite.
    */
   interruptOutput(pin: InterruptPinName): InterruptOutputState {
     if (pin !== 'A' && pin !== 'B') throw new ArgumentError('pin', '"A" or "B"', pin);
@@ -184,7 +184,7 @@ export class SimulatedChip extends EventEmitter<SimulatedChipEvents> {
   }
 
   /**
-   * Power-on reset (DS §1.6, Table 3-1): every register to its POR value (IODIR 0xFF, all else 0,
+   * Power-on reset (DS §3.1, Tables 3-4/3-5): every register to its POR value (IODIR 0xFF, all else 0,
    * so BANK=0 and INTF/INTCAP 0), pointer 0, interrupts cleared. External drives stay: they are
    * outside the chip.
    */
@@ -273,8 +273,9 @@ export class SimulatedChip extends EventEmitter<SimulatedChipEvents> {
   }
 
   /**
-   * Pointer after a byte (DS §3.2.1, §3.2.2.3; note §3). SEQOP=0: next address, wrapping to 0x00
-   * after the last register. SEQOP=1 (byte mode): BANK=0 toggles within the A/B pair, BANK=1 stays.
+   * Pointer after a byte (DS §3.2.1, §3.2.2.3; docs/mcp23017.md §3.1). SEQOP=0: next address,
+   * wrapping to 0x00 after the last register. SEQOP=1 (byte mode): BANK=0 toggles within the A/B
+   * pair, BANK=1 stays.
    */
   private advance(pointer: number): number {
     const bank = this.bank();
@@ -325,9 +326,9 @@ export class SimulatedChip extends EventEmitter<SimulatedChipEvents> {
   }
 
   /**
-   * The port as GPIO reads it and the interrupt logic sees it (note §6: IPOL applies before the
-   * interrupt logic): inputs show their level XOR IPOL (DS §3.5.2), outputs their OLAT bit, not
-   * inverted (our choice; undocumented).
+   * The port as GPIO reads it and the interrupt logic sees it (docs/mcp23017.md §6.1: IPOL applies
+   * before the interrupt logic): inputs show their level XOR IPOL (DS §3.5.2), outputs their OLAT
+   * bit, not inverted (our choice; undocumented).
    */
   private portValue(port: Port): number {
     let levels = 0;
@@ -338,11 +339,12 @@ export class SimulatedChip extends EventEmitter<SimulatedChipEvents> {
   }
 
   /**
-   * The interrupt logic of one port (DS §3.6, note §5). Only pins with IODIR=1 and GPINTEN=1 can
-   * interrupt. While an interrupt is pending (INTF ≠ 0) nothing changes: the first event latched INTF
-   * and INTCAP and later events are not recorded (DS §3.6.4). Otherwise a change-mode pin (INTCON=0)
-   * fires when it differs from its reference, a compare-mode pin (INTCON=1) while it differs from its
-   * DEFVAL bit; the first event sets one INTF bit and copies the whole port into INTCAP.
+   * The interrupt logic of one port (DS §3.6; docs/mcp23017.md §5). Only pins with IODIR=1 and
+   * GPINTEN=1 can interrupt. While an interrupt is pending (INTF ≠ 0) nothing changes: the first event
+   * latched INTF and INTCAP and later events are not recorded (DS §3.6.4). Otherwise a change-mode pin
+   * (INTCON=0) fires when it differs from its reference, a compare-mode pin (INTCON=1) while it
+   * differs from its DEFVAL bit; the first event sets one INTF bit and copies the whole port into
+   * INTCAP.
    */
   private evaluate(port: Port): void {
     const state = this.interrupt[port];
@@ -378,7 +380,7 @@ export class SimulatedChip extends EventEmitter<SimulatedChipEvents> {
     this.evaluate(port);
   }
 
-  /** Power-on values (DS Table 3-1) for registers, pointer and the hidden interrupt state. */
+  /** Power-on values (DS Tables 3-4/3-5) for registers, pointer and the hidden interrupt state. */
   private resetRegisters(): void {
     for (let address = 0; address < REGISTER_COUNT; address++) this.regs[address] = powerOnValue(address);
     this.iocon = 0;

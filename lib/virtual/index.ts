@@ -128,6 +128,8 @@ export interface VirtualI2c {
   readonly env: Record<string, string>;
   /** One control command (see ./server.ts): `set 1 0x20 3 0` → `ok`. */
   control(command: string): Promise<string>;
+  /** Process id of the server (a test can stop it with SIGSTOP to model a bus that hangs). */
+  readonly pid: number | undefined;
   /** Stops the server process and removes its sockets. */
   stop(): Promise<void>;
 }
@@ -183,6 +185,7 @@ export async function startVirtualI2c(options: VirtualI2cOptions = {}): Promise<
   let stopped: Promise<void> | undefined;
   return {
     env: clientEnv(support.shim, socketPath, controlPath),
+    pid: child.pid,
     control: (command: string) => controlRequest(controlPath, command),
     stop() {
       stopped ??= (async () => {

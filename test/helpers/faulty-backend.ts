@@ -14,7 +14,7 @@ export interface Call {
   length?: number;
 }
 
-/** Error shapes of i2c-bus 5 (note linux-i2c-gpio.md §1). */
+/** Error shapes of i2c-bus 5 (docs/linux-i2c-and-gpio.md §1.6). */
 export const i2cErrors = {
   smbusNack: () => Object.assign(new Error(', Remote I/O error'), { errno: 121, code: '' }),
   fsNack: () => Object.assign(new Error('EREMOTEIO: remote I/O error, read'), { errno: -121, code: 'EREMOTEIO', syscall: 'read' }),

@@ -117,11 +117,11 @@ export function lastStatus(id: string): any {
 }
 
 /** Log entries (warn/error/...) of the runtime since the flow was loaded: {level, id, type, msg}. */
-export function logs(level?: 'warn' | 'error'): { level: number; id: string; type: string; msg: string }[] {
+export function logs(level?: 'warn' | 'error' | 'info'): { level: number; id: string; type: string; msg: string }[] {
   const spy = helper.log();
   // entries of our nodes only (not the helper's own notices)
   const all = spy.args.map((a: any[]) => a[0]).filter((e: any) => e && typeof e === 'object' && e.id);
-  const want = level === 'warn' ? spy.WARN : level === 'error' ? spy.ERROR : undefined;
+  const want = level === 'warn' ? spy.WARN : level === 'error' ? spy.ERROR : level === 'info' ? spy.INFO : undefined;
   return all
     .filter((e: any) => want === undefined || e.level === want)
     .map((e: any) => ({ level: e.level, id: e.id, type: e.type, msg: e.msg instanceof Error ? e.msg.message : String(e.msg) }));
