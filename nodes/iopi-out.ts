@@ -1,90 +1,30 @@
 /**
  * iopi-out: writes pins, ports or the 16-bit bus from messages: set, toggle or a timed pulse.
  *
- * Every message is validated completely before anything is written; a bad one ends in done(err)
- * and writes nothing. Writes are masked writes from the driver's OLAT shadow; messages that arrive
- * while the bus is busy are coalesced by the driver into one write, and each message's done() is
- * called once its write has landed.
+ * This file only wires things together: nodes/out-settings.ts reads the settings,
+ * nodes/out-message.ts turns each message into a fully validated command (a bad one ends in
+ * done(err) and writes nothing), nodes/pulses.ts times the pulses, and the driver writes: masked
+ * writes from its OLAT shadow, every message's state in order, or only the latest one under a burst
+ * when the node's "Bursts" option says so. Each message's done() is called once its write has landed.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
-import { busToPort, maskOfPins, pinsOfMask, portMask, portToBus, type Port } from '../lib';
-import {
-  MessageError, booleanSetting, choiceSetting, numberSetting, ownProperty, pinListSetting,
-  findChip, invalidSettings, UserStatus, type ChipUser,
-} from './common';
+import { busToPort, pinsOfMask, type Port, type WriteOptions } from '../lib';
+import { findChip, invalidSettings, UserStatus, type ChipUser } from './common';
+import { parseCommand, type Command } from './out-message';
+import { initialOutputs, outSettings, type OutConfig, type OutSettings } from './out-settings';
+import { Pulses } from './pulses';
 
-export interface IopiOutDef extends NodeDef {
+export interface IopiOutDef extends NodeDef, OutConfig {
   chip: string;
-  target: string;
-  pins: unknown;
-  port: number | string;
-  mode: string;
-  pulse: number | string;
-  initial: string | number;
-  passthrough: boolean;
-  msgTarget: boolean;
-}
-
-type Target = 'pin' | 'pins' | 'port' | 'bus';
-type Mode = 'set' | 'toggle' | 'pulse';
-
-/** What one message asks for, fully validated. */
-interface Command {
-  kind: Target;
-  /** Pins written (16-bit mask). */
-  mask: number;
-  /** Port for kind 'port'. */
-  port?: Port;
-  /** New level of the masked bits, or 'toggle'. */
-  value: number | 'toggle';
-  pulseMs: number;
-}
-
-const MAX_PULSE_MS = 86_400_000;
-const ON = new Set<unknown>([true, 1, '1', 'on', 'ON', 'On', 'true', 'high']);
-const OFF = new Set<unknown>([false, 0, '0', 'off', 'OFF', 'Off', 'false', 'low']);
-
-/** A number from a number or a decimal / 0x-hex string. */
-function parseNumber(value: unknown): number | undefined {
-  if (typeof value === 'number') return value;
-  if (typeof value !== 'string') return undefined;
-  const text = value.trim();
-  if (/^0x[0-9a-f]+$/i.test(text)) return parseInt(text.slice(2), 16);
-  if (/^\d+$/.test(text)) return Number(text);
-  return undefined;
 }
 
 export default function (RED: NodeAPI) {
   function IopiOutNode(this: Node, config: IopiOutDef) {
     RED.nodes.createNode(this, config);
     const node = this;
-    let settings: {
-      target: Target; pins: number[]; port: Port; mode: Mode; pulse: number;
-      initial: number | undefined; passthrough: boolean; msgTarget: boolean; mask: number;
-    };
+    let settings: OutSettings;
     try {
-      const target = choiceSetting(config.target, 'target', ['pin', 'pins', 'port', 'bus'] as const, 'pin');
-      const pinList = target === 'pin' || target === 'pins' ? pinListSetting(config.pins) : [];
-      const pins = target === 'pin' ? pinList.slice(0, 1) : pinList;
-      const port = numberSetting(config.port, 'port', 0, 1, 0) as Port;
-      const mask = target === 'port' ? portMask(port) : target === 'bus' ? 0xffff : maskOfPins(pins);
-      let initial: number | undefined;
-      const initialText = config.initial === undefined || config.initial === null ? '' : String(config.initial).trim();
-      if (initialText !== '') {
-        const max = target === 'port' ? 0xff : target === 'bus' ? 0xffff : 1;
-        const n = parseNumber(initialText);
-        if (n === undefined || !Number.isInteger(n) || n < 0 || n > max) {
-          throw new MessageError('initial', `empty (leave as it is) or an integer from 0 to ${max}`, config.initial);
-        }
-        initial = n;
-      }
-      settings = {
-        target, pins, port, mask, initial,
-        mode: choiceSetting(config.mode, 'mode', ['set', 'toggle', 'pulse'] as const, 'set'),
-        pulse: numberSetting(config.pulse, 'pulse', 1, MAX_PULSE_MS, 1000),
-        passthrough: booleanSetting(config.passthrough, false),
-        msgTarget: booleanSetting(config.msgTarget, true),
-      };
+      settings = outSettings(config);
     } catch (err) {
       invalidSettings(RED, node, 'iopi-out', err);
       return;
@@ -94,8 +34,6 @@ export default function (RED: NodeAPI) {
 
     let closed = false;
     const view = new UserStatus(node, chip);
-    /** Pins in a pulse: their timer and the level to go back to. */
-    const pulses = new Map<number, { timer: NodeJS.Timeout; restore: 0 | 1 }>();
 
     const showStatus = (status?: NodeStatus) => view.show(status);
     const showError = (text: string) => view.error({ fill: 'red', shape: 'ring', text: RED._('iopi-out.status.error') || text });
@@ -108,125 +46,22 @@ export default function (RED: NodeAPI) {
     chip.register(user);
     chip.claimPins(user, settings.mask, 'out');
     const driver = chip.driver;
+    const writeOptions: WriteOptions = { latest: settings.latest };
     if (driver) {
       // Staged before the chip opens: OLAT is written before IODIR, so outputs start at their value.
-      if (settings.initial !== undefined) {
-        const value = settings.target === 'port' ? portToBus(settings.port, settings.initial)
-          : settings.target === 'bus' ? settings.initial
-            : settings.initial ? 0xffff : 0;
-        driver.writeMasked(settings.mask, value, { waitMs: Infinity }).catch((err: Error) => node.debug(`initial value: ${err.message}`));
+      const initial = initialOutputs(settings);
+      if (initial !== undefined) {
+        driver.writeMasked(settings.mask, initial, { waitMs: Infinity }).catch((err: Error) => node.debug(`initial value: ${err.message}`));
       }
       // Settings: they wait for the chip however long it takes (the chip status shows why they do not).
       driver.configurePins({ mask: settings.mask, direction: 0 }, { waitMs: Infinity }).catch((err: Error) => node.debug(`configuring pins: ${err.message}`));
     }
 
-    /** The target a message selects (msg.pin, msg.port, msg.topic), within this node's pins. */
-    const resolveTarget = (msg: Record<string, unknown>): { kind: Target; mask: number; port?: Port } => {
-      const own = { kind: settings.target, mask: settings.mask, port: settings.target === 'port' ? settings.port : undefined };
-      if (!settings.msgTarget) return own;
-      let kind: Target | undefined;
-      let mask = 0;
-      let port: Port | undefined;
-      const pin = ownProperty(msg, 'pin');
-      const msgPort = ownProperty(msg, 'port');
-      const topic = ownProperty(msg, 'topic');
-      if (pin !== undefined) {
-        let pins: number[];
-        try {
-          pins = pinListSetting(Array.isArray(pin) ? pin : typeof pin === 'string' ? pin : [pin], 'msg.pin');
-        } catch {
-          throw new MessageError('msg.pin', 'a pin from 1 to 16 or a list of them', pin);
-        }
-        kind = pins.length === 1 ? 'pin' : 'pins';
-        mask = maskOfPins(pins);
-      } else if (msgPort !== undefined && (settings.target === 'port' || settings.target === 'bus')) {
-        const p = parseNumber(msgPort);
-        if (p !== 0 && p !== 1) throw new MessageError('msg.port', '0 or 1', msgPort);
-        kind = 'port';
-        port = p as Port;
-        mask = portMask(port);
-      } else if (typeof topic === 'string') {
-        const m = /^(?:.*\/)?(pin|port)\/(\d+)$/.exec(topic) ?? (topic === 'bus' || topic.endsWith('/bus') ? ['', 'bus', ''] : null);
-        if (m && m[1] === 'pin') {
-          const n = Number(m[2]);
-          if (n >= 1 && n <= 16) { kind = 'pin'; mask = 1 << (n - 1); }
-        } else if (m && m[1] === 'port') {
-          const n = Number(m[2]);
-          if (n === 0 || n === 1) { kind = 'port'; port = n as Port; mask = portMask(port); }
-        } else if (m && m[1] === 'bus') {
-          kind = 'bus';
-          mask = 0xffff;
-        }
-      }
-      if (kind === undefined) return own;
-      if ((mask & settings.mask) !== mask) {
-        const allowed = pinsOfMask(settings.mask);
-        const err = new MessageError(
-          kind === 'pin' || kind === 'pins' ? 'msg.pin' : kind === 'port' ? 'msg.port' : 'msg.topic',
-          `within this node's pins (${allowed.length === 16 ? '1-16' : allowed.join(', ')})`,
-          kind === 'pin' || kind === 'pins' ? pin ?? topic : kind === 'port' ? msgPort ?? topic : topic,
-        );
-        // Typically a message from an iopi-in (which carries msg.pin, msg.port and a pin topic).
-        err.message += '; to write this node\'s own pins whatever the message says, untick "msg.pin / msg.port / msg.topic may choose the target"';
-        throw err;
-      }
-      return { kind, mask, port };
-    };
-
-    const parseCommand = (msg: Record<string, unknown>): Command => {
-      const target = resolveTarget(msg);
-      const payload = ownProperty(msg, 'payload');
-      let pulseMs = settings.pulse;
-      const msgPulse = ownProperty(msg, 'pulse');
-      if (msgPulse !== undefined) {
-        const n = parseNumber(msgPulse);
-        if (n === undefined || !Number.isInteger(n) || n < 1 || n > MAX_PULSE_MS) {
-          throw new MessageError('msg.pulse', `an integer number of ms from 1 to ${MAX_PULSE_MS}`, msgPulse);
-        }
-        pulseMs = n;
-      }
-      if (settings.mode === 'toggle') return { ...target, value: 'toggle', pulseMs };
-      if (payload === 'toggle') {
-        if (settings.mode === 'pulse') throw new MessageError('msg.payload', 'the pulse level (true/false, 1/0, "on"/"off", or a number for a port or bus)', payload);
-        return { ...target, value: 'toggle', pulseMs };
-      }
-      if (target.kind === 'pin' || target.kind === 'pins') {
-        if (ON.has(payload)) return { ...target, value: 0xffff, pulseMs };
-        if (OFF.has(payload)) return { ...target, value: 0, pulseMs };
-        throw new MessageError('msg.payload', 'true/false, 1/0, "on"/"off" or "toggle"', payload);
-      }
-      const max = target.kind === 'port' ? 0xff : 0xffff;
-      const n = parseNumber(payload);
-      if (n === undefined || !Number.isInteger(n) || n < 0 || n > max) {
-        throw new MessageError('msg.payload', `an integer from 0 to ${max} (0x${max.toString(16).toUpperCase()}) or "toggle"`, payload);
-      }
-      return { ...target, value: target.kind === 'port' ? portToBus(target.port as Port, n) : n, pulseMs };
-    };
-
-    const cancelPulses = (mask: number) => {
-      for (const pin of pinsOfMask(mask)) {
-        const pulse = pulses.get(pin);
-        if (pulse) {
-          clearTimeout(pulse.timer);
-          pulses.delete(pin);
-        }
-      }
-    };
-
-    const endPulse = (mask: number) => {
+    /** The end of a pulse: its pins back to the levels they had before it. */
+    const pulses = new Pulses((mask, value) => {
       if (!driver) return;
-      let restoreMask = 0;
-      let restoreValue = 0;
-      for (const pin of pinsOfMask(mask)) {
-        const pulse = pulses.get(pin);
-        if (!pulse) continue;
-        pulses.delete(pin);
-        restoreMask |= 1 << (pin - 1);
-        if (pulse.restore) restoreValue |= 1 << (pin - 1);
-      }
-      if (!restoreMask) return;
       // The end of a pulse is owed to the pin (a relay must not stay on): it waits until it is written.
-      driver.writeMasked(restoreMask, restoreValue, { waitMs: Infinity }).then(
+      driver.writeMasked(mask, value, { ...writeOptions, waitMs: Infinity }).then(
         () => showStatus(),
         (err: Error) => {
           if (closed) return;
@@ -234,7 +69,7 @@ export default function (RED: NodeAPI) {
           showError(err.message);
         },
       );
-    };
+    });
 
     node.on('input', (msg: NodeMessage, send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
       if (!driver) {
@@ -243,7 +78,7 @@ export default function (RED: NodeAPI) {
       }
       let command: Command;
       try {
-        command = parseCommand(msg as unknown as Record<string, unknown>);
+        command = parseCommand(msg, settings);
       } catch (err) {
         showError((err as Error).message);
         done(err as Error);
@@ -252,21 +87,14 @@ export default function (RED: NodeAPI) {
       const before = driver.getOutputs();
       let write: Promise<number>;
       if (command.value === 'toggle') {
-        cancelPulses(command.mask);
-        write = driver.toggleMasked(command.mask);
+        pulses.cancel(command.mask);
+        write = driver.toggleMasked(command.mask, writeOptions);
       } else if (settings.mode === 'pulse') {
-        // Back to the level before the pulse; a pulse during a pulse extends it.
-        for (const pin of pinsOfMask(command.mask)) {
-          const bit = 1 << (pin - 1);
-          const running = pulses.get(pin);
-          if (running) clearTimeout(running.timer);
-          const restore: 0 | 1 = running ? running.restore : before & bit ? 1 : 0;
-          pulses.set(pin, { timer: setTimeout(() => endPulse(bit), command.pulseMs), restore });
-        }
-        write = driver.writeMasked(command.mask, command.value);
+        pulses.start(command.mask, before, command.pulseMs);
+        write = driver.writeMasked(command.mask, command.value, writeOptions);
       } else {
-        cancelPulses(command.mask);
-        write = driver.writeMasked(command.mask, command.value);
+        pulses.cancel(command.mask);
+        write = driver.writeMasked(command.mask, command.value, writeOptions);
       }
       write.then(
         (after) => {
@@ -306,16 +134,9 @@ export default function (RED: NodeAPI) {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       // A pulse cut short by a redeploy still ends: best effort, the chip may be closing too.
-      let pulsing = 0;
-      for (const pin of pulses.keys()) pulsing |= 1 << (pin - 1);
-      for (const pulse of pulses.values()) clearTimeout(pulse.timer);
-      if (pulsing) {
-        for (const pin of pulses.keys()) pulses.set(pin, { ...pulses.get(pin)!, timer: undefined as unknown as NodeJS.Timeout });
-        endPulse(pulsing);
-      }
+      pulses.close();
       closed = true;
       view.close();
-      pulses.clear();
       chip.deregister(user, done);
     });
   }

@@ -212,6 +212,8 @@ describe('editor in a real browser (chromium)', function () {
     await fill(page, '#node-input-initial', '2');
     assert.equal(await hasError(page, '#node-input-initial'), true, 'initial 2 is flagged for pins');
     await fill(page, '#node-input-initial', '1');
+    assert.equal(await page.inputValue('#node-input-burst'), 'every', 'a new node writes every state');
+    await page.selectOption('#node-input-burst', 'latest');
     await page.uncheck('#node-input-msgTarget');
     await page.check('#node-input-passthrough');
     await fill(page, '#node-input-name', 'test out');
@@ -266,9 +268,18 @@ describe('editor in a real browser (chromium)', function () {
     );
     const out = byId(ids.out);
     assert.deepEqual(
-      { chip: out.chip, target: out.target, pins: out.pins, port: out.port, mode: out.mode, pulse: out.pulse, initial: out.initial, msgTarget: out.msgTarget, passthrough: out.passthrough, name: out.name },
-      { chip: 'c1', target: 'pins', pins: [10, 11], port: 1, mode: 'pulse', pulse: 250, initial: '1', msgTarget: false, passthrough: true, name: 'test out' },
+      { chip: out.chip, target: out.target, pins: out.pins, port: out.port, mode: out.mode, pulse: out.pulse, initial: out.initial, msgTarget: out.msgTarget, passthrough: out.passthrough, burst: out.burst, name: out.name },
+      { chip: 'c1', target: 'pins', pins: [10, 11], port: 1, mode: 'pulse', pulse: 250, initial: '1', msgTarget: false, passthrough: true, burst: 'latest', name: 'test out' },
     );
+    // The seeded iopi-out is a flow from before the Bursts option: it stays valid, and its form shows the default.
+    assert.equal(byId('seedout').burst, undefined, 'the seeded flow has no burst');
+    assert.equal(await page.evaluate(() => RED.nodes.node('seedout').valid), true);
+    await page.evaluate(() => RED.editor.edit(RED.nodes.node('seedout')));
+    await waitTrays(page, 1);
+    await page.waitForSelector('#node-input-burst', { state: 'visible' });
+    assert.equal(await page.inputValue('#node-input-burst'), 'every', 'an old node\'s form shows "every state"');
+    await page.click('#node-dialog-cancel');
+    await waitTrays(page, 0);
     const setup = byId(ids.setup);
     const unused = { use: false, dir: 'in', pullup: false, invert: false, int: false, intType: 'change', defval: 0 };
     const tutorial = { use: true, dir: 'in', pullup: true, invert: true, int: true, intType: 'compare', defval: 0 };

@@ -10,7 +10,11 @@
  * pollute Object.prototype.
  *
  * Each table entry is kept only if an independent model of the node's rules says it is invalid, so
- * the table cannot smuggle in valid input; the count of what is left is asserted.
+ * the table cannot smuggle in valid input; the count of what is left is asserted. iopi-out's
+ * targets include every near miss of an address topic (test/helpers/address-model.ts: `pin/17`,
+ * `pin/0`, `port/2`, `PIN/ 3`, `relay/pin/99`, `pin/1e1`, signs, hex, whitespace, empty segments,
+ * huge numbers, unicode digits) and the relatives of pin and port numbers in msg.pin / msg.port: a
+ * message that names an invalid target must never write the node's own pins instead.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import assert from 'node:assert/strict';
@@ -18,6 +22,7 @@ import {
   chipNode, collect, helper, inNode, lastStatus, load, logs, online, outNode, pinEntry, registers, setupNode,
   sim, sleep, statuses, useNodeHelper, waitFor, type FlowNode,
 } from './helpers/nodes';
+import { ADDRESS_TOPICS, NEAR_MISS_TOPICS, NO_ADDRESS_TOPICS, modelTopic } from './helpers/address-model';
 
 // ------------------------------------------------------------------------------------------------
 // Values
@@ -92,6 +97,13 @@ function parseNum(v: unknown): number | undefined {
   if (/^[0-9]+$/.test(t)) return Number(t);
   return undefined;
 }
+/** A pin or port number: an integer, or decimal digits (no hex: a pin or port number counts, it is no bit pattern). */
+function parseIndex(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  return typeof v === 'string' && /^[0-9]+$/.test(v.trim()) ? Number(v.trim()) : undefined;
+}
+/** Relatives of pin and port numbers: signs, exponents, hex, unicode digits, spaces inside. */
+const INDEX_RELATIVES = ['1e1', '1e0', '+1', '+3', '-0', '0x1', '0x0', '0x3', '0b1', '３', '١', '٠', '¹', '1 0', '1\u200b', '0.0', '1.', '.1'];
 const intIn = (n: unknown, min: number, max: number) => typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max;
 
 function pinListValid(v: unknown, mask: number): boolean {
@@ -173,15 +185,15 @@ function outCases(): { id: string; name: string; msg: any }[] {
     for (const v of badValues()) if (!outPayloadValid(spec, v)) add(`payload ${show(v)}`, { payload: v });
     add('no payload', {});
     // msg.pin (selects pins within the node's own)
-    for (const v of badValues()) {
+    for (const v of [...badValues(), ...INDEX_RELATIVES]) {
       if (v === undefined || pinListValid(v, spec.mask)) continue;
       add(`pin ${show(v)}`, { ...spec.good, pin: v });
     }
     // msg.port (port and bus nodes)
     if (spec.target === 'port' || spec.target === 'bus') {
       const portMask = (p: number) => (p === 0 ? 0x00ff : 0xff00);
-      for (const v of badValues()) {
-        const n = parseNum(v);
+      for (const v of [...badValues(), ...INDEX_RELATIVES]) {
+        const n = parseIndex(v);
         if (v === undefined || ((n === 0 || n === 1) && (portMask(n) & spec.mask) === portMask(n))) continue;
         add(`port ${show(v)}`, { payload: 1, port: v });
       }
@@ -191,11 +203,11 @@ function outCases(): { id: string; name: string; msg: any }[] {
       if (v === undefined || intIn(parseNum(v), 1, 86_400_000)) continue;
       add(`pulse ${show(v)}`, { ...spec.good, pulse: v });
     }
-    // msg.topic naming pins or ports outside the node
-    for (const topic of ['pin/16', 'x/pin/16', 'port/0', 'bus', 'a/b/bus']) {
-      const m = /(pin|port)\/(\d+)$/.exec(topic);
-      const mask = !m ? 0xffff : m[1] === 'pin' ? 1 << (Number(m[2]) - 1) : Number(m[2]) === 0 ? 0x00ff : 0xff00;
-      if ((mask & spec.mask) !== mask) add(`topic ${topic}`, { ...spec.good, topic });
+    // msg.topic: near misses of an address (pin/17, PIN/ 3, relay/pin/99, pin/1e1, ...), and addresses
+    // outside the node's pins; never the node's own pins instead
+    for (const topic of [...NEAR_MISS_TOPICS, ...ADDRESS_TOPICS, ...NO_ADDRESS_TOPICS]) {
+      const model = modelTopic(topic);
+      if (model === 'error' || (model !== 'none' && (model.mask & spec.mask) !== model.mask)) add(`topic ${show(topic)}`, { ...spec.good, topic });
     }
     // whole messages with pollution keys as own keys
     for (const json of [
@@ -301,6 +313,10 @@ describe('reliability: bad input', function () {
     await online();
     const cases = outCases();
     assert.ok(cases.length >= 300, `${cases.length} malformed messages`);
+    for (const s of OUT_SPECS) {
+      const topics = cases.filter((c) => c.id === s.id && c.name.startsWith(`${s.id} topic `)).length;
+      assert.ok(topics >= NEAR_MISS_TOPICS.length, `${s.id}: ${topics} topics`);
+    }
     for (const s of OUT_SPECS) assert.ok(cases.filter((c) => c.id === s.id).length >= 100, `${s.id}: ${cases.filter((c) => c.id === s.id).length}`);
     await fuzz(cases, OUT_SPECS.map((s) => s.id));
     // still working: one valid message per node, in order
@@ -347,7 +363,7 @@ describe('reliability: bad input', function () {
     const props: Record<string, string[]> = {
       'iopi-chip': ['bus', 'address', 'interruptMode', 'pollInterval', 'intLine', 'mirror', 'openDrain', 'activeHigh', 'simulate', 'name'],
       'iopi-in': ['chip', 'target', 'pins', 'output', 'edge', 'debounce', 'initial', 'pullup', 'invert', 'topic', 'name'],
-      'iopi-out': ['chip', 'target', 'pins', 'port', 'mode', 'pulse', 'initial', 'passthrough', 'msgTarget', 'name'],
+      'iopi-out': ['chip', 'target', 'pins', 'port', 'mode', 'pulse', 'initial', 'passthrough', 'msgTarget', 'burst', 'name'],
       'iopi-setup': ['chip', 'pinConfig', 'setInt', 'mirror', 'openDrain', 'activeHigh', 'applyOnDeploy', 'name'],
     };
     /** Numeric settings: every non-integer, out-of-range or non-numeric value must be rejected. */
