@@ -363,7 +363,13 @@ describe('editor API over HTTP (a real Node-RED)', function () {
     const t1 = Date.now();
     while (!messages.some((m) => m.topic === 'iopi/chip/c2' && m.data.removed) && Date.now() - t1 < 3000) await sleep(10);
     assert.ok(messages.some((m) => m.topic === 'iopi/chip/c2' && m.data.removed === true), 'removal pushed');
-    assert.deepEqual((await api(server, 'GET', 'iopi/chips')).json.map((c: any) => c.id), ['c1']);
+    // The removal of c2 is pushed as c2 closes; the redeployed c1 may start a moment later.
+    let ids: string[] = [];
+    for (let i = 0; i < 300 && ids.join() !== 'c1'; i++) {
+      ids = (await api(server, 'GET', 'iopi/chips')).json.map((c: any) => c.id);
+      if (ids.join() !== 'c1') await sleep(10);
+    }
+    assert.deepEqual(ids, ['c1']);
     ws.close();
   });
 });

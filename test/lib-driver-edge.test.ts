@@ -10,7 +10,7 @@ import {
 } from '../lib';
 import * as sim from '../lib/simulator';
 import { faultyBackend, i2cErrors, waitUntil, writesAt, type FaultyBackend } from './helpers/faulty-backend';
-import { prng } from './helpers/random';
+import { prng } from './helpers/prng';
 
 const BUS = 1;
 

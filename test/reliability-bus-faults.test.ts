@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import {
   BANK0, chipNode, collect, flowOf, helper, inNode, load, logs, online, outNode, sim, sleep, useNodeHelper, waitFor,
 } from './helpers/nodes';
-import { prng } from './helpers/random';
+import { prng } from './helpers/prng';
 
 describe('reliability: faults of a real bus', function () {
   this.timeout(120000);

@@ -8,7 +8,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import assert from 'node:assert/strict';
 import { chipNode, flowOf, helper, inNode, load, online, sim, sleep, useNodeHelper, waitFor } from './helpers/nodes';
-import { prng } from './helpers/random';
+import { prng } from './helpers/prng';
 
 const DEPLOYS = 200;
 const PINS = [1, 2, 3, 4];
