@@ -13,20 +13,10 @@ import assert from 'node:assert/strict';
 import {
   BANK0, chipNode, collect, helper, inNode, load, online, outNode, sim, sleep, useNodeHelper, waitFor, type FlowNode,
 } from './helpers/nodes';
+import { prng as random } from './helpers/prng';
 
 const NODES = 8;
 const MESSAGES = 1000;
-
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Whether `sub` is an ordered subsequence of `seq`. */
 function isSubsequence(sub: number[], seq: number[]): boolean {
