@@ -219,11 +219,14 @@ interface OutputRun {
   finalStateOk: boolean;
 }
 
-/** Sends `count` pin writes (pins 1-8 of port 0, set mode) one per event-loop turn; counts done()s. */
-async function outputRun(kind: 'ours' | 'baseline', bus: number, clockHz: number, count: number): Promise<OutputRun> {
+/**
+ * Sends `count` pin writes (pins 1-8 of port 0, set mode) one per event-loop turn; counts done()s.
+ * `bursts`: iopi-out's Bursts option, every state written (the default) or the latest value only.
+ */
+async function outputRun(kind: 'ours' | 'baseline', bus: number, clockHz: number, count: number, bursts: 'every' | 'latest' = 'every'): Promise<OutputRun> {
   wire.clockHz = clockHz;
   const outType = kind === 'ours'
-    ? { id: 'out', type: 'iopi-out', z: TAB, name: '', chip: 'chip', target: 'pins', pins: [1, 2, 3, 4, 5, 6, 7, 8], port: 0, mode: 'set', pulse: 1000, initial: '', passthrough: false, msgTarget: true, wires: [] }
+    ? { id: 'out', type: 'iopi-out', z: TAB, name: '', chip: 'chip', target: 'pins', pins: [1, 2, 3, 4, 5, 6, 7, 8], port: 0, mode: 'set', pulse: 1000, initial: '', passthrough: false, msgTarget: true, burst: bursts, wires: [] }
     : { id: 'out', type: 'bench-baseline-out', z: TAB, bus, address: ADDRESS, port: 0, wires: [] };
   const flow: object[] = [{ id: 'src', type: 'bench-source', z: TAB, wires: [['out']] }, outType];
   if (kind === 'ours') flow.push(chipCfg('chip', bus, 'poll', 50));
@@ -446,6 +449,8 @@ async function main() {
   const baseCount = QUICK ? 500 : 2000;
   const out100 = await outputRun('ours', 70, KHZ100, oursCount);
   const out400 = await outputRun('ours', 71, KHZ400, oursCount);
+  const out100L = await outputRun('ours', 74, KHZ100, oursCount, 'latest');
+  const out400L = await outputRun('ours', 75, KHZ400, oursCount, 'latest');
   const out100B = await outputRun('baseline', 72, KHZ100, baseCount);
   const out400B = await outputRun('baseline', 73, KHZ400, baseCount);
 
@@ -480,6 +485,12 @@ async function main() {
     idle_bus_utilisation_pct: utilisation(idle),
     output_bytes_per_msg: out100.bytesPerMsg,
     output_final_state_ok: out100.finalStateOk && out400.finalStateOk,
+    output_latest_only: {
+      msgs_per_s: out100L.msgsPerS,
+      transactions_per_msg: out100L.transactionsPerMsg,
+      final_state_ok: out100L.finalStateOk && out400L.finalStateOk,
+      at_400khz: { msgs_per_s: out400L.msgsPerS, transactions_per_msg: out400L.transactionsPerMsg },
+    },
     editor_push_ms: { simulated: pushSummary(pushSim), poll_50ms: pushSummary(pushBus) },
     at_400khz: {
       latency_ms: { int_line: summary(int400) },
@@ -559,12 +570,19 @@ function table(r: any): string {
   rows[rows.length - 1][3] = ratio(r.latency_ms.poll_50ms.p50, b.latency_ms.poll_50ms.p50) + ' (p50)';
   section('Short presses at 200 ms polling: fraction reported');
   for (const k of ['1ms', '5ms', '20ms']) row(`  ${k} pulse`, r.short_press_reported[k], b.short_press_reported[k], 3);
-  section('Output, pin writes to one port (set mode)');
+  section('Output, pin writes to one port (set mode), every state written (default)');
   row('  messages/s, 100 kHz', r.output_msgs_per_s, b.output_msgs_per_s, 0);
   row('  messages/s, 400 kHz', r.at_400khz.output_msgs_per_s, b.at_400khz.output_msgs_per_s, 0);
   row('  transactions/message, 100 kHz', r.output_transactions_per_msg, b.output_transactions_per_msg, 4);
   row('  transactions/message, 400 kHz', r.at_400khz.output_transactions_per_msg, b.at_400khz.output_transactions_per_msg, 4);
   row('  final outputs as sent', r.output_final_state_ok ? 'yes' : 'NO', b.output_final_state_ok ? 'yes' : 'NO');
+  section('Output, the same with Bursts: latest value only');
+  const l = r.output_latest_only;
+  row('  messages/s, 100 kHz', l.msgs_per_s, b.output_msgs_per_s, 0);
+  row('  messages/s, 400 kHz', l.at_400khz.msgs_per_s, b.at_400khz.output_msgs_per_s, 0);
+  row('  transactions/message, 100 kHz', l.transactions_per_msg, b.output_transactions_per_msg, 4);
+  row('  transactions/message, 400 kHz', l.at_400khz.transactions_per_msg, b.at_400khz.output_transactions_per_msg, 4);
+  row('  final outputs as sent', l.final_state_ok ? 'yes' : 'NO', b.output_final_state_ok ? 'yes' : 'NO');
   section('Editor live pin view: change to push (ms), p50 / p99 / max');
   const push = (x: any) => `${fmt(x.p50)} / ${fmt(x.p99)} / ${fmt(x.max)}${x.missed ? ` (${x.missed} missed)` : ''}`;
   row('  simulated chip', push(r.editor_push_ms.simulated), null);
